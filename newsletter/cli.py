@@ -1,0 +1,159 @@
+"""The `newsletter` command: a thin layer over the library, one function per command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from newsletter.check import check_issue, has_errors
+from newsletter.config import Workspace, init_workspace, load_workspace
+from newsletter.drafting import add_article, import_digest
+from newsletter.editorial import new_issue, read_issue, resolve_issue
+from newsletter.errors import NewsletterError
+from newsletter.render.email import write_email
+from newsletter.render.site import build_site
+
+app = typer.Typer(
+    help="Gather stories, write an issue in Markdown, render the email and the archive.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+IssueRef = Annotated[
+    str | None,
+    typer.Argument(help="Issue folder, folder name, number or prefix (default: the newest)."),
+]
+Force = Annotated[bool, typer.Option("--force", help="Replace existing files.")]
+DateOption = Annotated[
+    dt.datetime | None,
+    typer.Option("--date", formats=["%Y-%m-%d"], help="Issue date (YYYY-MM-DD)."),
+]
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace", "-w", help="Workspace folder (default: nearest with sources.yaml)."
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = workspace
+
+
+def _workspace(ctx: typer.Context) -> Workspace:
+    return load_workspace(ctx.obj)
+
+
+def _say(text: str) -> None:
+    out.print(text, markup=False)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to make the workspace in.")] = Path("."),
+    title: Annotated[str, typer.Option(help="The newsletter's title.")] = "My Newsletter",
+) -> None:
+    """Make a fresh workspace: sources.yaml, issues/, templates/."""
+    directory.mkdir(parents=True, exist_ok=True)
+    workspace = init_workspace(directory, title=title)
+    _say(f"Workspace ready: {workspace.root / 'sources.yaml'}")
+
+
+@app.command()
+def new(
+    ctx: typer.Context,
+    date: DateOption = None,
+    title: Annotated[str, typer.Option(help="Issue title.")] = "",
+    preheader: Annotated[str, typer.Option(help="Inbox preview text.")] = "",
+) -> None:
+    """Start an issue in issues/<date>-<slug>/."""
+    issue = new_issue(
+        _workspace(ctx), date=date.date() if date else None, title=title, preheader=preheader
+    )
+    _say(str(issue.path))
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A plain-text digest (the form of email.txt).")],
+    date: DateOption = None,
+    title: Annotated[str | None, typer.Option(help="Issue title (default: from the file).")] = None,
+    force: Force = False,
+) -> None:
+    """Import a plain-text digest as a new issue."""
+    issue = import_digest(
+        _workspace(ctx), file, date=date.date() if date else None, title=title, force=force
+    )
+    _say(f"{issue.path}: {len(issue.stories)} stories")
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    location: Annotated[
+        str, typer.Argument(help="Article URL or file (web page, WordPress JSON, text).")
+    ],
+    issue: Annotated[
+        str | None, typer.Option(help="Issue to add to (default: the newest unsent).")
+    ] = None,
+    force: Force = False,
+) -> None:
+    """Add one article to an issue as a draft story."""
+    path = add_article(_workspace(ctx), location, issue=issue, force=force)
+    _say(str(path))
+
+
+@app.command()
+def check(ctx: typer.Context, issue: IssueRef = None) -> None:
+    """Lint an issue; exit 1 if it has errors."""
+    workspace = _workspace(ctx)
+    loaded = read_issue(resolve_issue(workspace, issue))
+    problems = check_issue(loaded, workspace.settings)
+    for problem in problems:
+        _say(str(problem))
+    errors = sum(problem.level == "error" for problem in problems)
+    _say(
+        f"{loaded.slug}: {len(loaded.stories)} stories, {errors} errors, "
+        f"{len(problems) - errors} warnings"
+    )
+    if has_errors(problems):
+        raise typer.Exit(1)
+
+
+@app.command()
+def render(ctx: typer.Context, issue: IssueRef = None) -> None:
+    """Render an issue's email: email.html, email.txt and email.eml."""
+    workspace = _workspace(ctx)
+    paths = write_email(workspace, read_issue(resolve_issue(workspace, issue)))
+    for path in paths.values():
+        _say(str(path))
+
+
+@app.command()
+def build(
+    ctx: typer.Context,
+    drafts: Annotated[bool, typer.Option("--drafts", help="Include draft issues.")] = False,
+) -> None:
+    """Build the archive site in build/site/ from ready and sent issues."""
+    _say(str(build_site(_workspace(ctx), drafts=drafts)))
+
+
+def main() -> None:
+    """Entry point: library errors become one line on stderr and exit code 1."""
+    try:
+        app()
+    except NewsletterError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(1)

@@ -1,0 +1,144 @@
+"""Outside material into the editor's files: a digest into an issue, an article into a draft."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from newsletter.articles import Article, read_article
+from newsletter.config import Workspace
+from newsletter.digest import parse_digest
+from newsletter.editorial import (
+    ISSUE_FILE,
+    list_issues,
+    new_issue,
+    next_issue_number,
+    next_story_path,
+    read_issue,
+    resolve_issue,
+    write_issue,
+    write_story,
+)
+from newsletter.errors import OverwriteError, StoryError
+from newsletter.fileio import atomic_write
+from newsletter.models import Issue, Story
+from newsletter.slugs import slugify, strip_controls, unique_slug
+
+__all__ = [
+    "ARTICLE_SUFFIX",
+    "TODO_NOTE",
+    "TODO_SUMMARY",
+    "add_article",
+    "import_digest",
+    "source_name",
+]
+
+ARTICLE_SUFFIX = ".article.txt"
+TODO_SUMMARY = "TODO: summarise the story in two short paragraphs (the article text is in {name})."
+TODO_NOTE = "TODO: write the Editor's Note: why this matters to our readers."
+
+
+def source_name(url: str | None) -> str | None:
+    """A readable source for a story whose source is not known: the URL's host."""
+    host = urlsplit(url).hostname if url else None
+    return host.removeprefix("www.") if host else None
+
+
+def import_digest(
+    workspace: Workspace,
+    path: Path,
+    *,
+    date: dt.date | None = None,
+    title: str | None = None,
+    force: bool = False,
+) -> Issue:
+    """A plain-text digest file -> a new issue folder with one file per story."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoryError(f"cannot read: {exc}", path=path) from None
+    digest = parse_digest(text, note_label=workspace.settings.note_label, source=str(path))
+    title = title or (digest.preamble[0] if digest.preamble else digest.stories[0].title)
+    date = date or dt.date.today()
+    folder = workspace.issues_dir / f"{date.isoformat()}-{slugify(title, fallback='issue')}"
+    if (folder / ISSUE_FILE).exists() and not force:
+        raise OverwriteError(
+            "issue exists; nothing imported (use --force to replace it)", path=folder / ISSUE_FILE
+        )
+    # A digest is a finished issue: ready to render and publish.
+    issue = Issue(
+        title=strip_controls(title),
+        date=date,
+        path=folder,
+        status="ready",
+        number=_next_number(workspace, folder),
+    )
+    write_issue(issue, force=force)
+    slugs: set[str] = set()
+    for number, item in enumerate(digest.stories, start=1):
+        slug = unique_slug(slugify(item.title), slugs)
+        slugs.add(slug)
+        story = Story(
+            title=item.title,
+            url=item.url,
+            source=source_name(item.url),
+            summary="\n\n".join(item.paragraphs),
+            note=item.note,
+        )
+        write_story(folder / f"{number:02d}-{slug}.md", story, force=force)
+    return read_issue(folder)
+
+
+def add_article(
+    workspace: Workspace, location: str, *, issue: str | None = None, force: bool = False
+) -> Path:
+    """One raw article (URL or file) -> a draft story in an issue; returns the story path.
+
+    The cleaned article text goes to a side file for the editor to read; the
+    summary and note are TODO markers that `check` reports until written.
+    """
+    article = read_article(location)
+    folder = _draft_folder(workspace, issue)
+    path = next_story_path(folder, article.title or "untitled")
+    side = path.with_name(path.stem + ARTICLE_SUFFIX)
+    write_story(path, _draft(article, side.name), force=force)
+    atomic_write(side, _article_text(article, location), force=force)
+    return path
+
+
+def _draft(article: Article, side_name: str) -> Story:
+    return Story(
+        title=strip_controls(article.title) or "TODO: headline",
+        url=article.url,
+        source=article.source or source_name(article.url),
+        published=article.published,
+        summary=TODO_SUMMARY.format(name=side_name),
+        note=TODO_NOTE,
+    )
+
+
+def _article_text(article: Article, location: str) -> str:
+    header = [article.title, article.url or location]
+    if article.published:
+        header.append(article.published.isoformat())
+    return "\n".join(header) + "\n\n" + article.text.strip() + "\n"
+
+
+def _draft_folder(workspace: Workspace, ref: str | None) -> Path:
+    """The issue named by `ref`, else the newest unsent issue, else a new one."""
+    if ref:
+        return resolve_issue(workspace, ref)
+    unsent = [issue for issue in list_issues(workspace) if issue.status != "sent"]
+    folder = unsent[-1].path if unsent else new_issue(workspace).path
+    assert folder is not None
+    return folder
+
+
+def _next_number(workspace: Workspace, folder: Path) -> int:
+    """The number the issue in `folder` keeps, or the next free one."""
+    if (folder / ISSUE_FILE).exists():
+        number = read_issue(folder).number
+        if number:
+            return number
+    return next_issue_number(workspace)

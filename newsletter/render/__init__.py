@@ -1,0 +1,1 @@
+"""Turning issues into HTML, text and MIME output."""
