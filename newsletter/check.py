@@ -27,7 +27,17 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.level}: {self.path}: {self.field}: {self.message}"
+        return f"{self.level}: {_shown(self.path)}: {self.field}: {self.message}"
+
+
+def _shown(path: Path | None) -> str:
+    """The path relative to the current folder when it is inside it: shorter to read."""
+    if path is None:
+        return "-"
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def check_issue(issue: Issue, settings: Settings) -> list[Problem]:

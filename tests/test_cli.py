@@ -1,0 +1,45 @@
+"""The CLI contract: every command documented, help works, bad input is one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import REPO, run_cli
+
+from newsletter.cli import app
+
+
+def command_names() -> list[str]:
+    return [
+        info.name or (info.callback.__name__ if info.callback else "")
+        for info in app.registered_commands
+    ]
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    names = command_names()
+    assert {"init", "new", "import", "add", "check", "render", "build"} <= set(names)
+    for name in names:
+        assert f"`newsletter {name}" in readme, f"README does not document '{name}'"
+
+
+def test_help_lists_every_command() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for name in command_names():
+        assert name in result.stdout
+
+
+def test_outside_a_workspace_the_error_says_what_to_do(tmp_path: Path) -> None:
+    result = run_cli("check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "no sources.yaml" in result.stderr and "newsletter init" in result.stderr
+
+
+def test_missing_article_file_is_one_line(tmp_path: Path) -> None:
+    run_cli("init", str(tmp_path))
+    result = run_cli("-w", str(tmp_path), "add", str(tmp_path / "nope.txt"))
+    assert result.returncode == 1
+    assert result.stderr == f"error: {tmp_path / 'nope.txt'}: file not found\n"
