@@ -76,7 +76,11 @@ def format_digest(
     note_label: str = "Editor’s Note",
 ) -> str:
     """Stories -> wrapped plain text that `parse_digest` reads back."""
-    sections = [list(header), *(_story_parts(story, note_label) for story in stories), list(footer)]
+    sections = [
+        [_wrap(line) for line in header],
+        *(_story_parts(story, note_label) for story in stories),
+        [_wrap(line) for line in footer],
+    ]
     texts = ["\n\n".join(part for part in section if part) for section in sections if section]
     return f"\n\n{RULE}\n\n".join(texts) + "\n"
 

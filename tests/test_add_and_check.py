@@ -118,3 +118,11 @@ def test_check_errors_and_warnings(workspace: Workspace) -> None:
         ("warning", "03-s.md", "url"),
         ("warning", "03-s.md", "summary"),
     }
+
+
+def test_add_without_an_issue_starts_a_draft_issue(workspace: Workspace) -> None:
+    (sample,) = SAMPLES.glob("003_*.txt")
+    path = add_article(workspace, str(sample))
+    issue = read_issue(path.parent)
+    assert issue.status == "draft" and issue.number == 1
+    assert [story.path for story in issue.stories] == [path]

@@ -9,6 +9,7 @@ from email.policy import default
 from html.parser import HTMLParser
 from pathlib import Path
 
+import html5lib
 from conftest import SEED_DIGEST, run_cli
 
 from newsletter.config import Workspace
@@ -126,6 +127,25 @@ def test_site_index_links_issue_pages_newest_first(workspace: Workspace, seed_is
         assert story.title in page
     assert page.count('<aside class="note"') == 8
     assert 'href="../style.css"' in page and (index.parent / "style.css").is_file()
+    for html_file in index.parent.rglob("*.html"):  # valid HTML5: a strict parser accepts it
+        html5lib.HTMLParser(strict=True).parse(html_file.read_text(encoding="utf-8"))
+
+
+def test_workspace_templates_override_the_default_theme(
+    workspace: Workspace, seed_issue: Issue
+) -> None:
+    own = workspace.root / "templates" / "email" / "issue.mjml"
+    own.parent.mkdir(parents=True)
+    own.write_text(
+        '<mjml lang="{{ settings.language }}"><mj-body><mj-section><mj-column>'
+        "<mj-text>Our own theme: {{ issue.title }}</mj-text>"
+        "</mj-column></mj-section></mj-body></mjml>",
+        encoding="utf-8",
+    )
+    html = render_email(workspace, seed_issue).html
+    assert f"Our own theme: {seed_issue.title}" in html
+    own.unlink()
+    assert "Our own theme" not in render_email(workspace, seed_issue).html
 
 
 def test_cli_end_to_end_in_a_new_workspace(tmp_path) -> None:
@@ -146,3 +166,12 @@ def test_cli_end_to_end_in_a_new_workspace(tmp_path) -> None:
     assert f'href="issues/{issue.slug}.html"' in index.read_text(encoding="utf-8")
     text = html_path.with_suffix(".txt").read_text(encoding="utf-8")
     assert len(parse_digest(text).stories) == 8
+
+
+def test_broken_template_is_one_line_error(workspace: Workspace, seed_issue: Issue) -> None:
+    own = workspace.root / "templates" / "email" / "issue.mjml"
+    own.parent.mkdir(parents=True)
+    own.write_text("<mjml><mj-body><mj-section></mj-body></mjml>", encoding="utf-8")
+    result = run_cli("-w", str(workspace.root), "render")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: email/issue.mjml: MJML did not compile:")
