@@ -108,10 +108,9 @@ def add(
     issue: Annotated[
         str | None, typer.Option(help="Issue to add to (default: the newest unsent).")
     ] = None,
-    force: Force = False,
 ) -> None:
-    """Add one article to an issue as a draft story."""
-    path = add_article(_workspace(ctx), location, issue=issue, force=force)
+    """Add one article to an issue as a draft story (always a new file)."""
+    path = add_article(_workspace(ctx), location, issue=issue)
     _say(str(path))
 
 

@@ -22,7 +22,7 @@ from newsletter.editorial import (
 )
 from newsletter.errors import OverwriteError, StoryError
 from newsletter.fileio import atomic_write
-from newsletter.models import Issue, Story
+from newsletter.models import Issue, Story, is_web_url
 from newsletter.slugs import slugify, strip_controls, unique_slug
 
 __all__ = [
@@ -80,7 +80,7 @@ def import_digest(
         slug = unique_slug(slugify(item.title), slugs)
         slugs.add(slug)
         story = Story(
-            title=item.title,
+            title=strip_controls(item.title),
             url=item.url,
             source=source_name(item.url),
             summary="\n\n".join(item.paragraphs),
@@ -90,9 +90,7 @@ def import_digest(
     return read_issue(folder)
 
 
-def add_article(
-    workspace: Workspace, location: str, *, issue: str | None = None, force: bool = False
-) -> Path:
+def add_article(workspace: Workspace, location: str, *, issue: str | None = None) -> Path:
     """One raw article (URL or file) -> a draft story in an issue; returns the story path.
 
     The cleaned article text goes to a side file for the editor to read; the
@@ -102,15 +100,15 @@ def add_article(
     folder = _draft_folder(workspace, issue)
     path = next_story_path(folder, article.title or "untitled")
     side = path.with_name(path.stem + ARTICLE_SUFFIX)
-    write_story(path, _draft(article, side.name), force=force)
-    atomic_write(side, _article_text(article, location), force=force)
+    write_story(path, _draft(article, side.name))  # a new NN: never an existing file
+    atomic_write(side, _article_text(article, location))
     return path
 
 
 def _draft(article: Article, side_name: str) -> Story:
     return Story(
         title=strip_controls(article.title) or "TODO: headline",
-        url=article.url,
+        url=article.url if is_web_url(article.url) else None,
         source=article.source or source_name(article.url),
         published=article.published,
         summary=TODO_SUMMARY.format(name=side_name),

@@ -68,26 +68,25 @@ def write_issue(issue: Issue, *, force: bool = False) -> None:
 
 
 def list_issues(workspace: Workspace) -> list[Issue]:
-    """Every issue of the workspace, oldest first."""
-    folders = sorted(p.parent for p in workspace.issues_dir.glob(f"*/{ISSUE_FILE}"))
-    issues = [read_issue(folder) for folder in folders]
+    """Every issue of the workspace, oldest first (by date, then number)."""
+    issues = [read_issue(folder) for folder in _issue_folders(workspace)]
     return sorted(issues, key=lambda issue: (issue.date, issue.number or 0, issue.slug))
 
 
 def resolve_issue(workspace: Workspace, ref: str | None = None) -> Path:
     """The folder of the issue named by `ref`: a folder path, a folder name,
-    an issue number or a unique prefix; the newest issue when `ref` is None."""
-    folders = sorted(p.parent for p in workspace.issues_dir.glob(f"*/{ISSUE_FILE}"))
+    a unique prefix of one or an issue number; the newest issue when `ref` is None."""
     if ref is None:
-        if not folders:
+        issues = list_issues(workspace)
+        if not issues or issues[-1].path is None:
             raise StoryError(
                 "no issues yet; run 'newsletter new' or 'newsletter import'",
                 path=workspace.issues_dir,
             )
-        return max(folders, key=lambda folder: _issue_sort_key(read_issue(folder)))
-    as_path = Path(ref)
-    if (as_path / ISSUE_FILE).is_file():
-        return as_path.resolve()
+        return issues[-1].path
+    if (Path(ref) / ISSUE_FILE).is_file():
+        return Path(ref).resolve()
+    folders = _issue_folders(workspace)
     matches = [f for f in folders if f.name == ref] or [
         f for f in folders if f.name.startswith(ref)
     ]
@@ -112,9 +111,7 @@ def new_issue(
     title = strip_controls(title)
     number = next_issue_number(workspace)
     slug = f"{date.isoformat()}-{slugify(title or f'issue {number}', fallback='issue')}"
-    taken = (
-        {p.name for p in workspace.issues_dir.glob("*")} if workspace.issues_dir.is_dir() else set()
-    )
+    taken = {p.name for p in workspace.issues_dir.glob("*")}
     folder = workspace.issues_dir / unique_slug(slug, taken)
     issue = Issue(
         title=title or f"Issue {number}",
@@ -133,16 +130,16 @@ def next_issue_number(workspace: Workspace) -> int:
     return max((issue.number or 0 for issue in list_issues(workspace)), default=0) + 1
 
 
-def next_story_path(folder: Path, title: str, taken: set[str] | None = None) -> Path:
+def next_story_path(folder: Path, title: str) -> Path:
     """`NN-<slug>.md` after the last story of `folder`, its slug unlike any other there."""
     files = _story_files(folder)
     number = max((int(_STORY_FILE.match(p.name)[1]) for p in files), default=0) + 1
-    slugs = {p.stem.split("-", 1)[1] for p in files} | (taken or set())
+    slugs = {p.stem.split("-", 1)[1] for p in files}
     return folder / f"{number:02d}-{unique_slug(slugify(title), slugs)}.md"
 
 
-def _issue_sort_key(issue: Issue) -> tuple[dt.date, int, str]:
-    return (issue.date, issue.number or 0, issue.slug)
+def _issue_folders(workspace: Workspace) -> list[Path]:
+    return sorted(p.parent for p in workspace.issues_dir.glob(f"*/{ISSUE_FILE}"))
 
 
 def _story_files(folder: Path) -> list[Path]:
@@ -183,7 +180,9 @@ def _model(model: type[M], meta: dict[str, Any], fm: str, file: Path, **body: An
 def _dump(model: Story | Issue, body: str) -> str:
     """Front matter (known keys first, unknown keys kept) and body, as file text."""
     meta = model.model_dump(exclude=set(BODY_FIELDS), exclude_none=True)
-    meta = {key: value for key, value in meta.items() if value not in ("", [])}
+    # Empty known fields are left out to keep files short; the editor's own keys stay as written.
+    known = type(model).model_fields
+    meta = {k: v for k, v in meta.items() if k not in known or v not in ("", [])}
     post = frontmatter.Post(body, **meta)
     return frontmatter.dumps(post, sort_keys=False, allow_unicode=True, width=10_000) + "\n"
 

@@ -8,12 +8,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["BODY_FIELDS", "Issue", "Source", "SourceKind", "Story"]
+__all__ = ["BODY_FIELDS", "Issue", "Source", "SourceKind", "Story", "is_web_url"]
 
 SourceKind = Literal["auto", "rss", "atom", "rdf", "jsonfeed", "wordpress", "page"]
 
 # Fields that live in a file's body or its location, not in its front matter.
 BODY_FIELDS = frozenset({"summary", "note", "intro", "path", "stories"})
+
+
+def is_web_url(value: str | None) -> bool:
+    """True for http(s) URLs: the only links that may reach the email or the site."""
+    return bool(value) and value.startswith(("http://", "https://"))
 
 
 def _to_date(value: Any) -> Any:
@@ -64,7 +69,7 @@ class Story(BaseModel):
     @classmethod
     def _http_only(cls, value: str | None) -> str | None:
         # A javascript: or file: link must never reach the email or the site.
-        if value is not None and not value.startswith(("http://", "https://")):
+        if value is not None and not is_web_url(value):
             raise ValueError("must be an http:// or https:// URL")
         return value
 

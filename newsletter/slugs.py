@@ -34,6 +34,7 @@ _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 # C0/C1 controls, DEL, and Unicode line/paragraph separators: none belong in a
 # header or a file name.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SPACES = re.compile(r" {2,}")  # only ASCII runs: a no-break space is the author's choice
 
 
 def slugify(text: str, *, max_length: int = 60, fallback: str = "story") -> str:
@@ -58,4 +59,4 @@ def unique_slug(slug: str, taken: Container[str]) -> str:
 
 def strip_controls(text: str) -> str:
     """Replace control characters (CR, LF, NUL, ...) with spaces and trim."""
-    return " ".join(_CONTROLS.sub(" ", text).split())
+    return _SPACES.sub(" ", _CONTROLS.sub(" ", text)).strip(" ")
