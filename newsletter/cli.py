@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from newsletter import __version__
 from newsletter.check import check_issue, has_errors
 from newsletter.config import Workspace, init_workspace, load_workspace
 from newsletter.drafting import add_article, import_digest
@@ -38,7 +39,7 @@ DateOption = Annotated[
 ]
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _global(
     ctx: typer.Context,
     workspace: Annotated[
@@ -47,7 +48,16 @@ def _global(
             "--workspace", "-w", help="Workspace folder (default: nearest with sources.yaml)."
         ),
     ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
+    if version:
+        _say(f"newsletter {__version__}")
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        _say(ctx.get_help())
+        raise typer.Exit()
     ctx.obj = workspace
 
 

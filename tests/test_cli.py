@@ -29,6 +29,8 @@ def test_help_lists_every_command() -> None:
     assert result.returncode == 0
     for name in command_names():
         assert name in result.stdout
+    version = run_cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("newsletter 0.")
 
 
 def test_outside_a_workspace_the_error_says_what_to_do(tmp_path: Path) -> None:
