@@ -22,7 +22,7 @@ from lxml import etree
 
 from newsletter.errors import ArticleError
 
-__all__ = ["Article", "parse_article", "read_article"]
+__all__ = ["Article", "parse_article", "read_article", "site_host"]
 
 USER_AGENT = "newsletter/0.1 (+https://github.com/newsletter)"
 MAX_BYTES = 5 * 1024 * 1024
@@ -238,7 +238,7 @@ def _from_wordpress(post: dict[str, Any], *, url: str | None, origin: str | None
         _html_paragraphs(_rendered(post, "content")),
         url=url,
         published=_iso_date(post.get("date")),
-        source=_wordpress_site_name(post) or _host(url),
+        source=_wordpress_site_name(post) or site_host(url),
         origin=origin,
     )
 
@@ -325,7 +325,7 @@ def _from_html(page: str, *, url: str | None, origin: str | None) -> Article:
         [_collapse(line) for line in (body or "").splitlines()],
         url=final_url,
         published=_iso_date(meta.date),
-        source=_declared_site_name(meta.sitename, final_url) or _host(final_url),
+        source=_declared_site_name(meta.sitename, final_url) or site_host(final_url),
         origin=origin,
     )
 
@@ -401,7 +401,12 @@ def _from_plain_text(text: str, *, url: str | None, origin: str | None) -> Artic
     title = kept[0] if len(kept) > 1 and _looks_like_headline(kept[0]) else ""
     body = kept[1:] if title else kept
     return _finish(
-        title, _drop_byline(body), url=url, published=published, source=_host(url), origin=origin
+        title,
+        _drop_byline(body),
+        url=url,
+        published=published,
+        source=site_host(url),
+        origin=origin,
     )
 
 
@@ -493,7 +498,7 @@ def _fold(text: str) -> str:
     return _collapse(text).casefold()
 
 
-def _host(url: str | None) -> str | None:
+def site_host(url: str | None) -> str | None:
     """The URL's host name without a leading "www." (None without a URL)."""
     host = urlsplit(url).hostname if url else None
     return host.removeprefix("www.") if host else None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from newsletter.articles import Article, read_article
+from newsletter.articles import Article, read_article, site_host
 from newsletter.config import Workspace
 from newsletter.digest import parse_digest
 from newsletter.editorial import (
@@ -31,18 +30,11 @@ __all__ = [
     "TODO_SUMMARY",
     "add_article",
     "import_digest",
-    "source_name",
 ]
 
 ARTICLE_SUFFIX = ".article.txt"
 TODO_SUMMARY = "TODO: summarise the story in two short paragraphs (the article text is in {name})."
 TODO_NOTE = "TODO: write the Editor's Note: why this matters to our readers."
-
-
-def source_name(url: str | None) -> str | None:
-    """A readable source for a story whose source is not known: the URL's host."""
-    host = urlsplit(url).hostname if url else None
-    return host.removeprefix("www.") if host else None
 
 
 def import_digest(
@@ -82,7 +74,7 @@ def import_digest(
         story = Story(
             title=strip_controls(item.title),
             url=item.url,
-            source=source_name(item.url),
+            source=site_host(item.url),
             summary="\n\n".join(item.paragraphs),
             note=item.note,
         )
@@ -109,7 +101,7 @@ def _draft(article: Article, side_name: str) -> Story:
     return Story(
         title=strip_controls(article.title) or "TODO: headline",
         url=article.url if is_web_url(article.url) else None,
-        source=article.source or source_name(article.url),
+        source=article.source,
         published=article.published,
         summary=TODO_SUMMARY.format(name=side_name),
         note=TODO_NOTE,
