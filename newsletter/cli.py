@@ -75,7 +75,6 @@ def init(
     title: Annotated[str, typer.Option(help="The newsletter's title.")] = "My Newsletter",
 ) -> None:
     """Make a fresh workspace: sources.yaml, issues/, templates/."""
-    directory.mkdir(parents=True, exist_ok=True)
     workspace = init_workspace(directory, title=title)
     _say(f"Workspace ready: {workspace.root / 'sources.yaml'}")
 
@@ -165,4 +164,7 @@ def main() -> None:
         app()
     except NewsletterError as exc:
         err.print(f"error: {exc}", markup=False)
+        sys.exit(1)
+    except OSError as exc:  # a full disk or a read-only folder: still one line, no traceback
+        err.print(f"error: {exc.filename or ''}: {exc.strerror or exc}", markup=False)
         sys.exit(1)

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from newsletter.errors import ConfigError
-from newsletter.fileio import atomic_write
+from newsletter.fileio import atomic_write, read_text
 from newsletter.models import Source
 from newsletter.slugs import strip_controls
 from newsletter.yamlio import load_yaml, validate
@@ -125,10 +125,7 @@ def find_workspace(start: Path | None = None) -> Path:
 
 def load_config(path: Path) -> Config:
     """Parse and validate `sources.yaml`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", path=path) from None
+    text = read_text(path, ConfigError)
     data = load_yaml(text, path, error=ConfigError)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with a 'newsletter:' block", path=path, line=1)
@@ -176,6 +173,12 @@ def init_workspace(root: Path, *, title: str = "My Newsletter") -> Workspace:
 
     The default theme is used until the workspace puts its own files in `templates/`.
     """
+    if (root / CONFIG_NAME).exists():
+        raise ConfigError("already a workspace; nothing changed", path=root / CONFIG_NAME)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot make the folder: {exc.strerror or exc}", path=root) from None
     title = strip_controls(title) or "My Newsletter"
     # JSON strings are valid YAML scalars: a title with ":" or "#" stays a title.
     text = STARTER_CONFIG.format(

@@ -20,7 +20,7 @@ from newsletter.editorial import (
     write_story,
 )
 from newsletter.errors import OverwriteError, StoryError
-from newsletter.fileio import atomic_write
+from newsletter.fileio import atomic_write, read_text
 from newsletter.models import Issue, Story, is_web_url
 from newsletter.slugs import slugify, strip_controls, unique_slug
 
@@ -46,10 +46,7 @@ def import_digest(
     force: bool = False,
 ) -> Issue:
     """A plain-text digest file -> a new issue folder with one file per story."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StoryError(f"cannot read: {exc}", path=path) from None
+    text = read_text(path, StoryError)
     digest = parse_digest(text, note_label=workspace.settings.note_label, source=str(path))
     title = title or (digest.preamble[0] if digest.preamble else digest.stories[0].title)
     date = date or dt.date.today()

@@ -11,7 +11,7 @@ import frontmatter
 
 from newsletter.config import Workspace
 from newsletter.errors import StoryError
-from newsletter.fileio import atomic_write
+from newsletter.fileio import atomic_write, read_text
 from newsletter.models import BODY_FIELDS, Issue, Story
 from newsletter.slugs import slugify, strip_controls, unique_slug
 from newsletter.yamlio import load_yaml, validate
@@ -148,10 +148,7 @@ def _story_files(folder: Path) -> list[Path]:
 
 def _read(path: Path) -> tuple[dict[str, Any], str, str]:
     """Front matter as data and as text, and the body, of a Markdown file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StoryError(f"cannot read: {exc}", path=path) from None
+    text = read_text(path, StoryError)
     if not _HANDLER.detect(text):
         raise StoryError(
             "no front matter: the file must start with a '---' line", path=path, line=1

@@ -6,9 +6,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from newsletter.errors import OverwriteError
+from newsletter.errors import NewsletterError, OverwriteError
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "read_text"]
 
 # mkstemp makes 0600 files; published output must get the usual 0644.
 _UMASK = os.umask(0)
@@ -36,3 +36,13 @@ def atomic_write(path: Path, data: str | bytes, *, force: bool = False) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_text(path: Path, error: type[NewsletterError]) -> str:
+    """A UTF-8 text file's content; failures become `error` naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"not UTF-8 text (bad byte at offset {exc.start})", path=path) from None
+    except OSError as exc:
+        raise error(f"cannot read: {exc.strerror or exc}", path=path) from None

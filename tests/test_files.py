@@ -114,6 +114,11 @@ def test_workspace_is_found_upwards_and_init_works(workspace: Workspace, tmp_pat
     assert fresh.settings.title == "Weekly: AI # news"
     assert (tmp_path / "fresh" / "issues").is_dir()
     assert ".newsletter/" in (tmp_path / "fresh" / ".gitignore").read_text()
+    config = tmp_path / "fresh" / "sources.yaml"
+    before = config.read_bytes()
+    again = run_cli("init", str(tmp_path / "fresh"))
+    assert again.returncode == 1 and "already a workspace" in again.stderr
+    assert config.read_bytes() == before
 
 
 def test_new_issue_numbers_and_resolution(workspace: Workspace) -> None:
