@@ -100,10 +100,6 @@ class Workspace:
         return self.root / "build"
 
     @property
-    def state_dir(self) -> Path:
-        return self.root / ".newsletter"
-
-    @property
     def template_dirs(self) -> list[Path]:
         """The workspace's own templates first, then the default theme."""
         own = self.root / "templates"

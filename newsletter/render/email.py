@@ -65,8 +65,7 @@ def write_email(workspace: Workspace, issue: Issue) -> dict[str, Path]:
     """Render and write `build/email/<issue>/email.{html,txt,eml}`; returns the paths."""
     rendered = render_email(workspace, issue)
     folder = workspace.build_dir / "email" / issue.slug
-    paths = {kind: folder / f"email.{kind}" for kind in ("html", "txt", "eml")}
-    atomic_write(paths["html"], rendered.html, force=True)
-    atomic_write(paths["txt"], rendered.text, force=True)
-    atomic_write(paths["eml"], rendered.eml, force=True)
-    return paths
+    outputs = {"html": rendered.html, "txt": rendered.text, "eml": rendered.eml}
+    for kind, data in outputs.items():
+        atomic_write(folder / f"email.{kind}", data, force=True)
+    return {kind: folder / f"email.{kind}" for kind in outputs}

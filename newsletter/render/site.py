@@ -30,7 +30,6 @@ def build_site(workspace: Workspace, *, drafts: bool = False) -> Path:
         root = "../" * path.count("/")
         html = env.get_template(template).render(
             settings=settings,
-            lang=settings.language,
             root=root,
             canonical=settings.url + path.removesuffix("index.html"),
             description=_description(context.get("issue")) or settings.description,
