@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from newsletter.config import Settings
 from newsletter.models import Issue, Story
+from newsletter.urls import url_key
 
 __all__ = ["Problem", "check_issue", "has_errors"]
 
@@ -92,16 +92,8 @@ def _duplicate_urls(stories: list[Story]) -> Iterator[Problem]:
     for story in stories:
         if not story.url:
             continue
-        key = _url_key(story.url)
+        key = url_key(story.url)
         if key in seen:
             first = seen[key].path.name if seen[key].path else seen[key].title
             yield Problem("error", story.path, "url", f"same URL as {first}")
         seen.setdefault(key, story)
-
-
-def _url_key(url: str) -> str:
-    """Compare URLs as a reader would: scheme, case of the host, trailing slash and
-    fragment do not make a different story."""
-    parts = urlsplit(url.strip())
-    path = parts.path.rstrip("/") or "/"
-    return urlunsplit(("", (parts.hostname or "").removeprefix("www."), path, parts.query, ""))

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
 
 from newsletter import __version__
 from newsletter.check import check_issue, has_errors
 from newsletter.config import Workspace, init_workspace, load_workspace
-from newsletter.drafting import add_article, import_digest
+from newsletter.drafting import add_article, import_digest, pick_candidates
 from newsletter.editorial import new_issue, read_issue, resolve_issue
 from newsletter.errors import NewsletterError
+from newsletter.gather.run import SourceReport
+from newsletter.gather.run import gather as run_gather
+from newsletter.inbox import open_inbox
 from newsletter.render.email import write_email
 from newsletter.render.site import build_site
+from newsletter.triage import dismiss as dismiss_candidates
+from newsletter.triage import list_inbox
 
 app = typer.Typer(
     help="Gather stories, write an issue in Markdown, render the email and the archive.",
@@ -121,6 +130,119 @@ def add(
     """Add one article to an issue as a draft story (always a new file)."""
     path = add_article(_workspace(ctx), location, issue=issue)
     _say(str(path))
+
+
+@app.command()
+def gather(
+    ctx: typer.Context,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="Only this source (also retries it now if backing off)."),
+    ] = None,
+) -> None:
+    """Fetch every enabled source into the inbox; a failing source never stops the rest."""
+    workspace = _workspace(ctx)
+    count = 1 if source else sum(s.enabled for s in workspace.config.sources)
+    with Progress(
+        TextColumn("gather"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=count)
+        reports = run_gather(
+            workspace,
+            only=source,
+            progress=lambda report: bar.update(task, advance=1, description=report.name),
+        )
+    out.print(_gather_table(reports))
+    for report in reports:
+        for note in report.notes:
+            _say(f"{report.name}: {note}")
+
+
+def _gather_table(reports: list[SourceReport]) -> Table:
+    table = Table("source", "status", "new", "updated", "unchanged", "errors", "reason")
+    for r in sorted(reports, key=lambda r: r.name):
+        style = {"failed": "red", "gone": "red", "skipped": "yellow"}.get(r.status)
+        table.add_row(
+            Text(r.name),
+            Text(r.status, style=style or ""),
+            str(r.new),
+            str(r.updated),
+            str(r.unchanged),
+            str(r.errors or ""),
+            Text(r.reason),
+        )
+    return table
+
+
+@app.command("inbox")
+def inbox_(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON array for scripts.")
+    ] = False,
+    source: Annotated[str | None, typer.Option(help="Only candidates from this source.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only candidates with this tag.")] = None,
+    query: Annotated[
+        str | None, typer.Option(help="Only candidates whose title or text contains this.")
+    ] = None,
+    since: DateOption = None,
+    status: Annotated[str, typer.Option(help="new, picked, dismissed or all.")] = "new",
+    limit: Annotated[int, typer.Option(help="At most this many (0: no limit).")] = 50,
+) -> None:
+    """List gathered candidates, newest first."""
+    workspace = _workspace(ctx)
+    found = list_inbox(
+        workspace,
+        status=status,
+        source=source,
+        tag=tag,
+        query=query,
+        since=since.date() if since else None,
+        limit=limit or None,
+    )
+    if as_json:
+        _say(json.dumps([c.as_json() for c in found], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "published", "source", "title", "status")
+    for c in found:
+        title = Text(c.title or "(untitled)")
+        if c.ran_in:
+            title.append(f"  ran in {c.ran_in}", style="yellow")
+        table.add_row(
+            str(c.id), (c.published or "")[:10], Text(", ".join(c.sources)), title, c.status
+        )
+    out.print(table)
+    _say(f"{len(found)} candidates")
+
+
+Ids = Annotated[list[int], typer.Argument(help="Candidate ids, as `newsletter inbox` shows them.")]
+
+
+@app.command()
+def pick(
+    ctx: typer.Context,
+    ids: Ids,
+    issue: Annotated[
+        str | None, typer.Option(help="Issue to add to (default: the newest unsent).")
+    ] = None,
+) -> None:
+    """Turn candidates into draft story files in an issue."""
+    workspace = _workspace(ctx)
+    with open_inbox(workspace) as inbox:
+        for path in pick_candidates(workspace, inbox, ids, issue=issue):
+            _say(str(path))
+
+
+@app.command()
+def dismiss(ctx: typer.Context, ids: Ids) -> None:
+    """Hide candidates from the inbox (they stay stored, so they never come back)."""
+    dismiss_candidates(_workspace(ctx), ids)
+    _say(f"dismissed {len(ids)}")
 
 
 @app.command()

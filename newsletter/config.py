@@ -79,6 +79,15 @@ class Config(BaseModel):
     smtp: SmtpSettings | None = None
     sources: list[Source] = []
 
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[Source]) -> list[Source]:
+        names = [source.name for source in sources]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(repeated)}")
+        return sources
+
 
 @dataclass(frozen=True)
 class Workspace:

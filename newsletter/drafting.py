@@ -21,6 +21,8 @@ from newsletter.editorial import (
 )
 from newsletter.errors import OverwriteError, StoryError
 from newsletter.fileio import atomic_write, read_text
+from newsletter.gather.entries import html_to_text
+from newsletter.inbox import Candidate, Inbox, InboxError
 from newsletter.models import Issue, Story, is_web_url
 from newsletter.slugs import slugify, strip_controls, unique_slug
 
@@ -30,6 +32,7 @@ __all__ = [
     "TODO_SUMMARY",
     "add_article",
     "import_digest",
+    "pick_candidates",
 ]
 
 ARTICLE_SUFFIX = ".article.txt"
@@ -86,10 +89,53 @@ def add_article(workspace: Workspace, location: str, *, issue: str | None = None
     summary and note are TODO markers that `check` reports until written.
     """
     article = read_article(location)
+    return _write_draft(_draft_folder(workspace, issue), article, location)
+
+
+def pick_candidates(
+    workspace: Workspace, inbox: Inbox, ids: list[int], *, issue: str | None = None
+) -> list[Path]:
+    """Inbox candidates -> draft stories in an issue, as `add` writes them; marks them picked.
+
+    Nothing is written when any id is unknown or already picked.
+    """
+    candidates = inbox.get(ids)
+    for candidate in candidates:
+        if candidate.status == "picked":
+            raise InboxError(
+                f"candidate {candidate.id} was already picked into {candidate.story}; "
+                "nothing written",
+                path=inbox.path,
+            )
     folder = _draft_folder(workspace, issue)
+    paths = []
+    for candidate in candidates:
+        path = _write_draft(
+            folder, _candidate_article(candidate), candidate.url or "", candidate.tags
+        )
+        inbox.set_status([candidate.id], "picked", story=str(path.relative_to(workspace.root)))
+        paths.append(path)
+    return paths
+
+
+def _candidate_article(candidate: Candidate) -> Article:
+    published = dt.datetime.fromisoformat(candidate.published) if candidate.published else None
+    return Article(
+        title=candidate.title,
+        text=candidate.text or html_to_text(candidate.summary),
+        url=candidate.url,
+        published=published.date() if published else None,
+        source=", ".join(candidate.sources),
+    )
+
+
+def _write_draft(folder: Path, article: Article, location: str, tags: list[str] = ()) -> Path:
+    """A new `NN-slug.md` draft plus the article text beside it; never an existing file."""
     path = next_story_path(folder, article.title or "untitled")
     side = path.with_name(path.stem + ARTICLE_SUFFIX)
-    write_story(path, _draft(article, side.name))  # a new NN: never an existing file
+    story = _draft(article, side.name)
+    story.tags = list(tags)
+    write_story(path, story)
     atomic_write(side, _article_text(article, location))
     return path
 

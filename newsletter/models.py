@@ -45,6 +45,20 @@ class Source(BaseModel):
     full_text: bool = False
     prune: list[str] = []
 
+    @field_validator("url")
+    @classmethod
+    def _web_or_path(cls, value: str) -> str:
+        # Local files only when configured as a plain path: never file:// or other schemes.
+        value = value.strip()
+        if "://" in value and not is_web_url(value):
+            raise ValueError("must be an http:// or https:// URL, or a path to a local file")
+        return value
+
+    @property
+    def is_path(self) -> bool:
+        """True when the source is a local file (relative paths: to the workspace)."""
+        return not is_web_url(self.url)
+
 
 class Story(BaseModel):
     """One story file: front matter, a summary and an Editor's Note.

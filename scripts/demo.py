@@ -1,27 +1,28 @@
 """`make demo`: the editor's whole job, end to end, on the bundled offline samples.
 
-Copies this repository's workspace (settings and the shipped seed issue) to a
-scratch folder, drafts a new issue from the raw sample articles, renders the
+Copies this repository's workspace (settings, the shipped seed issue and the
+offline sample feeds) to a scratch folder, gathers every source into the inbox,
+picks the stories that have not run yet into a new draft issue, renders the
 seed issue's email, builds the archive and prints where everything is.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLES = sorted((REPO / "samples").glob("00[1-4]_*.txt"))
 
 
-def newsletter(workspace: Path, *args: str, check: bool = True) -> str:
+def newsletter(workspace: Path, *args: str, check: bool = True, quiet: bool = False) -> str:
     """Run one CLI command as an editor would, echoing it and its output."""
     command = [sys.executable, "-m", "newsletter", "--workspace", str(workspace), *args]
     print("$ newsletter " + " ".join(args), flush=True)
     result = subprocess.run(command, capture_output=True, text=True, check=False)
-    print(result.stdout + result.stderr, end="", flush=True)
+    print(result.stderr if quiet else result.stdout + result.stderr, end="", flush=True)
     if check and result.returncode != 0:
         sys.exit(result.returncode)
     return result.stdout.strip()
@@ -33,11 +34,15 @@ def main() -> None:
     workspace.mkdir(parents=True)
     shutil.copy2(REPO / "sources.yaml", workspace / "sources.yaml")
     shutil.copytree(REPO / "issues", workspace / "issues")
+    shutil.copytree(REPO / "samples" / "feeds", workspace / "samples" / "feeds")
     seed_issue = sorted((workspace / "issues").iterdir())[0].name
 
-    draft = newsletter(workspace, "new", "--title", "Draft from the raw samples")
-    for sample in SAMPLES:
-        newsletter(workspace, "add", str(sample), "--issue", Path(draft).name)
+    newsletter(workspace, "gather")
+    newsletter(workspace, "inbox")
+    inbox = json.loads(newsletter(workspace, "inbox", "--json", quiet=True))
+    fresh = [str(candidate["id"]) for candidate in inbox if not candidate["ran_in"]]
+    draft = newsletter(workspace, "new", "--title", "Draft from the inbox")
+    newsletter(workspace, "pick", *fresh, "--issue", Path(draft).name)
     newsletter(workspace, "check", Path(draft).name, check=False)  # lists the TODOs left
     newsletter(workspace, "check", seed_issue)
     rendered = newsletter(workspace, "render", seed_issue).splitlines()
@@ -47,7 +52,8 @@ def main() -> None:
     print(f"  email: {next(p for p in rendered if p.endswith('email.html'))}")
     print(f"  eml:   {next(p for p in rendered if p.endswith('email.eml'))}")
     print(f"  site:  {index}")
-    print(f"  draft: {draft} (stories to write; article texts beside them)")
+    print(f"  inbox: {workspace / '.newsletter' / 'inbox.sqlite'}")
+    print(f"  draft: {draft} (stories picked from the inbox; article texts beside them)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Gathering: fetch sources, parse them into entries, store them in the inbox."""
