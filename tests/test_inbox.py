@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from newsletter.config import Workspace
 from newsletter.drafting import ARTICLE_SUFFIX, pick_candidates
@@ -18,8 +19,6 @@ from newsletter.gather.entries import Entry
 from newsletter.inbox import Inbox, open_inbox
 from newsletter.models import Issue
 from newsletter.triage import dismiss, list_inbox
-
-from conftest import run_cli
 
 WHEN = dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC)
 

@@ -20,12 +20,7 @@ from newsletter.config import Workspace
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.gather.entries import Entry, Feed, FeedError
 from newsletter.gather.fetch import Fetcher, FetchError, FetchLimits, Response
-from newsletter.gather.pages import (
-    COMMON_FEED_PATHS,
-    discover_feeds,
-    extract_article,
-    parse_page,
-)
+from newsletter.gather.pages import COMMON_FEED_PATHS, discover_feeds, extract_article
 from newsletter.gather.parse import parse_response
 from newsletter.gather.wordpress import wordpress_posts_url
 from newsletter.inbox import Inbox, SourceState, open_inbox
@@ -205,22 +200,22 @@ class _SourceGatherer:
     async def _parse(
         self, source: Source, state: SourceState, response: Response, report: SourceReport
     ) -> Feed:
-        content_type = response.headers.get("content-type")
         if source.kind == "auto" and not source.is_path and _is_html(response):
             found = await self._discover(response)
             if found is not None:
-                feed_response, feed = found
-                state.url = feed_response.url
-                report.notes.append(f"found the feed {feed_response.url}")
-                return await self._more_pages(feed, source)
-        if source.kind == "page" or (source.kind == "auto" and _is_html(response)):
-            return parse_page(response.body, url=response.url, prune=source.prune)
-        feed = parse_response(
-            response.body, url=response.url, content_type=content_type, kind=source.kind
-        )
-        return await self._more_pages(feed, source)
+                state.url = found.url
+                report.notes.append(f"found the feed {found.url}")
+                response = found
+        feed = _read(response, source)
+        pages = 1
+        while feed.next_url and pages < MAX_PAGES:  # WordPress REST pagination
+            page = _read(await self.fetcher.get(feed.next_url), source)
+            feed.entries += page.entries
+            feed.warnings += page.warnings
+            feed.next_url, pages = page.next_url, pages + 1
+        return feed
 
-    async def _discover(self, page: Response) -> tuple[Response, Feed] | None:
+    async def _discover(self, page: Response) -> Response | None:
         """The site's feed: advertised <link rel=alternate> first, then common paths."""
         advertised = discover_feeds(page.body, url=page.url)
         guesses = [urljoin(page.url, path) for path in COMMON_FEED_PATHS]
@@ -228,32 +223,11 @@ class _SourceGatherer:
             try:
                 # A guessed path that redirects is usually the home page: not a feed.
                 response = await self.fetcher.get(url, follow_redirects=url in advertised)
-                if _is_html(response):
-                    continue
-                content_type = response.headers.get("content-type")
-                feed = parse_response(
-                    response.body, url=response.url, content_type=content_type, kind="auto"
-                )
+                if not _is_html(response) and _read(response, kind="auto").entries:
+                    return response
             except (FetchError, FeedError):
                 continue
-            return response, feed
         return None
-
-    async def _more_pages(self, feed: Feed, source: Source) -> Feed:
-        """Follow `next_url` (WordPress REST pagination) up to MAX_PAGES."""
-        pages, next_url = 1, feed.next_url
-        while next_url and pages < MAX_PAGES:
-            response = await self.fetcher.get(next_url)
-            page = parse_response(
-                response.body,
-                url=response.url,
-                content_type=response.headers.get("content-type"),
-                kind=source.kind,
-            )
-            feed.entries += page.entries
-            feed.warnings += page.warnings
-            pages, next_url = pages + 1, page.next_url
-        return feed
 
     async def _add_full_text(self, source: Source, feed: Feed, report: SourceReport) -> None:
         """Fetch the article behind each teaser entry; articles already stored are reused."""
@@ -297,6 +271,18 @@ class _SourceGatherer:
             "disabled until its url changes in sources.yaml"
         )
         return report
+
+
+def _read(response: Response, source: Source | None = None, *, kind: str = "auto") -> Feed:
+    """Parse a response as the source's kind (an HTML body of an `auto` source is a page)."""
+    return parse_response(
+        response.body,
+        url=response.url,
+        content_type=response.headers.get("content-type"),
+        kind=source.kind if source else kind,
+        headers=response.headers,
+        prune=source.prune if source else (),
+    )
 
 
 def _is_html(response: Response) -> bool:
