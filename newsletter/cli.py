@@ -211,8 +211,8 @@ def inbox_(
     table = Table("id", "published", "source", "title", "status")
     for c in found:
         title = Text(c.title or "(untitled)")
-        if c.ran_in:
-            title.append(f"  ran in {c.ran_in}", style="yellow")
+        if c.ran_in:  # the issue folder starts with its date: enough to recognise it
+            title.append(f"  (ran {c.ran_in[:10]})", style="yellow")
         table.add_row(
             str(c.id), (c.published or "")[:10], Text(", ".join(c.sources)), title, c.status
         )

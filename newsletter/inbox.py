@@ -87,10 +87,18 @@ CREATE TABLE IF NOT EXISTS shingles (
     candidate INTEGER NOT NULL REFERENCES candidates(id) ON DELETE CASCADE,
     PRIMARY KEY (hash, candidate)
 ) WITHOUT ROWID;
+-- How many candidates carry each shingle hash. A hash that many carry is boilerplate
+-- ("The post ... appeared first on ..."): like a stop-word it says nothing, and
+-- looking it up would cost a row per candidate.
+CREATE TABLE IF NOT EXISTS shingle_counts (
+    hash INTEGER PRIMARY KEY,
+    n INTEGER NOT NULL
+);
 """
 
 SKETCH_SIZE = 16
 SAME_TEXT = SKETCH_SIZE // 2  # shared sketch hashes that make two texts the same story
+COMMON_SHINGLE = 25  # candidates carrying a hash before it counts as boilerplate
 SHINGLE_WORDS = 5
 MIN_WORDS = 30  # shorter texts are compared by title only
 MIN_TITLE_WORDS = 4  # "Weekly roundup" from two sources is not one story
@@ -226,6 +234,9 @@ class Inbox:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA busy_timeout=10000")
+            # With WAL, NORMAL keeps the database consistent after a crash; only the
+            # last transactions before a power cut may be lost, and a gather redoes them.
+            self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
         except sqlite3.Error as exc:
@@ -333,8 +344,15 @@ class Inbox:
             {**values, "source": source, "key": key, "group_id": group},
         )
         self.db.executemany(
-            "INSERT OR IGNORE INTO shingles (hash, candidate) VALUES (?, ?)",
-            [(h, cursor.lastrowid) for h in shingles],
+            "INSERT INTO shingle_counts (hash, n) VALUES (?, 1) "
+            "ON CONFLICT (hash) DO UPDATE SET n = n + 1",
+            [(h,) for h in shingles],
+        )
+        # Boilerplate hashes are counted but not indexed: the table stays small.
+        self.db.executemany(
+            "INSERT OR IGNORE INTO shingles (hash, candidate) SELECT hash, ? "
+            "FROM shingle_counts WHERE hash = ? AND n <= ?",
+            [(cursor.lastrowid, h, COMMON_SHINGLE) for h in shingles],
         )
 
     def _same_story(self, source: str, values: dict[str, Any], shingles: list[int]) -> int | None:
@@ -354,9 +372,10 @@ class Inbox:
             marks = ", ".join("?" * len(shingles))
             row = self.db.execute(
                 "SELECT c.id, c.group_id FROM shingles s JOIN candidates c ON c.id = s.candidate "
-                f"WHERE s.hash IN ({marks}) AND c.source != ? "
+                f"WHERE s.hash IN (SELECT hash FROM shingle_counts WHERE hash IN ({marks}) "
+                "AND n <= ?) AND c.source != ? "
                 "GROUP BY c.id HAVING count(*) >= ? ORDER BY count(*) DESC LIMIT 1",
-                (*shingles, source, SAME_TEXT),
+                (*shingles, COMMON_SHINGLE, source, SAME_TEXT),
             ).fetchone()
         return None if row is None else (row["group_id"] or row["id"])
 

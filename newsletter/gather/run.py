@@ -206,10 +206,10 @@ class _SourceGatherer:
                 state.url = found.url
                 report.notes.append(f"found the feed {found.url}")
                 response = found
-        feed = _read(response, source)
+        feed = await _read(response, source)
         pages = 1
         while feed.next_url and pages < MAX_PAGES:  # WordPress REST pagination
-            page = _read(await self.fetcher.get(feed.next_url), source)
+            page = await _read(await self.fetcher.get(feed.next_url), source)
             feed.entries += page.entries
             feed.warnings += page.warnings
             feed.next_url, pages = page.next_url, pages + 1
@@ -223,7 +223,7 @@ class _SourceGatherer:
             try:
                 # A guessed path that redirects is usually the home page: not a feed.
                 response = await self.fetcher.get(url, follow_redirects=url in advertised)
-                if not _is_html(response) and _read(response, kind="auto").entries:
+                if not _is_html(response) and (await _read(response, kind="auto")).entries:
                     return response
             except (FetchError, FeedError):
                 continue
@@ -273,7 +273,7 @@ class _SourceGatherer:
         return report
 
 
-def _read(response: Response, source: Source | None = None, *, kind: str = "auto") -> Feed:
+async def _read(response: Response, source: Source | None = None, *, kind: str = "auto") -> Feed:
     """Parse a response as the source's kind (an HTML body of an `auto` source is a page)."""
     return parse_response(
         response.body,
