@@ -22,7 +22,7 @@ from lxml import etree
 
 from newsletter.errors import ArticleError
 
-__all__ = ["Article", "parse_article", "read_article", "site_host"]
+__all__ = ["Article", "html_paragraphs", "parse_article", "read_article", "site_host"]
 
 USER_AGENT = "newsletter/0.1 (+https://github.com/newsletter)"
 MAX_BYTES = 5 * 1024 * 1024
@@ -235,7 +235,7 @@ def _from_wordpress(post: dict[str, Any], *, url: str | None, origin: str | None
     url = link or url
     return _finish(
         _html_inline_text(_rendered(post, "title")),
-        _html_paragraphs(_rendered(post, "content")),
+        html_paragraphs(_rendered(post, "content")),
         url=url,
         published=_iso_date(post.get("date")),
         source=_wordpress_site_name(post) or site_host(url),
@@ -275,7 +275,7 @@ def _html_inline_text(markup: str) -> str:
     return _collapse(_html_fragment(markup).text_content()) if markup.strip() else ""
 
 
-def _html_paragraphs(markup: str) -> list[str]:
+def html_paragraphs(markup: str) -> list[str]:
     """Readable paragraphs of an HTML fragment: one per block element, junk elements removed."""
     if not markup.strip():
         return []

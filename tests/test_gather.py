@@ -454,5 +454,10 @@ def test_cli_gather_with_an_invalid_source_fails_with_one_line(workspace: Worksp
     assert result.returncode == 1
     assert "sources.yaml" in result.stderr and "url" in result.stderr
     assert result.stderr.count("\n") == 1
-    unknown = run_cli("-w", str(workspace.root), "gather", "--source", "nope")
-    assert unknown.returncode == 1
+
+
+def test_cli_gather_of_an_unknown_source_names_the_known_ones(workspace: Workspace) -> None:
+    write_sources(workspace, [{"name": "local", "url": "feed.xml"}])
+    result = run_cli("-w", str(workspace.root), "gather", "--source", "nope")
+    assert result.returncode == 1
+    assert "no source named 'nope'" in result.stderr and "local" in result.stderr

@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 
 import nh3
 
-from newsletter.articles import _html_paragraphs
+from newsletter.articles import html_paragraphs
 from newsletter.errors import NewsletterError
 from newsletter.models import is_web_url
 
@@ -100,7 +100,7 @@ def html_to_text(html: str) -> str:
 
     Media, captions, navigation and table-of-contents widgets are left out (see articles.py).
     """
-    return "\n\n".join(_html_paragraphs(_CONTROL_RE.sub("", html)))
+    return "\n\n".join(html_paragraphs(_CONTROL_RE.sub("", html)))
 
 
 def inline_text(html: str) -> str:
