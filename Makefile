@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(PY) scripts/demo.py $(DEMO)
 
 test: $(STAMP)
+	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest
 
 lint: $(STAMP)
