@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,7 @@ __all__ = [
     "Config",
     "Settings",
     "SmtpSettings",
+    "UtmSettings",
     "Workspace",
     "find_workspace",
     "init_workspace",
@@ -36,8 +38,30 @@ DEFAULT_TEMPLATES = next(
 )
 
 
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _web_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+class UtmSettings(BaseModel):
+    """Campaign parameters added to the email's links (never to the site or feeds).
+
+    `{issue}` in a value is replaced by the issue's folder name, `{number}` by its number.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(default="newsletter", min_length=1)
+    medium: str = Field(default="email", min_length=1)
+    campaign: str = Field(default="{issue}", min_length=1)
+
+
 class Settings(BaseModel):
-    """The `newsletter:` block: who publishes, where, in which language."""
+    """The `newsletter:` block: who publishes, where, in which language, how the email looks."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -50,13 +74,47 @@ class Settings(BaseModel):
     description: str = ""
     note_label: str = "Editor’s Note"
     summary_max_words: int = Field(default=300, gt=0)
+    brand_color: str = "#0b5cad"
+    logo: str | None = None
+    logo_width: int = Field(default=160, gt=0, le=600)
+    unsubscribe_url: str | None = None
+    unsubscribe_mailto: str | None = None
+    list_id: str | None = None
+    utm: UtmSettings | None = None
 
     @field_validator("url")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
+        value = _web_url(value)
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_url(cls, value: str | None) -> str | None:
+        # Mail clients load images from the web only: a local path would be a broken image.
+        return None if value is None else _web_url(value)
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _one_click_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be an https:// URL (one-click unsubscribe, RFC 8058)")
+        return value
+
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _mail_address(cls, value: str | None) -> str | None:
+        value = value.removeprefix("mailto:") if value else value
+        if value is not None and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", value):
+            raise ValueError("must be an email address such as unsubscribe@example.org")
+        return value
+
+    @field_validator("brand_color")
+    @classmethod
+    def _colour(cls, value: str) -> str:
+        if not _HEX_COLOUR.match(value):
+            raise ValueError("must be a colour such as '#0b5cad'")
+        return value.lower()
 
 
 class SmtpSettings(BaseModel):

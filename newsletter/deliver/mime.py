@@ -1,29 +1,51 @@
-"""The ready-to-send MIME message: text then HTML, UTF-8, quoted-printable."""
+"""The ready-to-send MIME message: text then HTML, UTF-8, quoted-printable, list headers."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import re
+from email import message_from_bytes
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
+from urllib.parse import urlsplit
 
 from newsletter.config import Settings
+from newsletter.deliver.unsubscribe import Unsubscribe
 from newsletter.errors import RenderError
-from newsletter.slugs import strip_controls
+from newsletter.slugs import slugify, strip_controls
 
-__all__ = ["build_message", "header_text"]
+__all__ = ["build_message", "expected_headers", "header_text", "list_id"]
 
 # An RFC 2047 encoded-word in an untrusted title could smuggle CR/LF into a
-# header once decoded; breaking the "=?" opener keeps it plain text.
+# header once decoded (CVE-2024-6923 on Python 3.11.7); breaking the "=?"
+# opener keeps it plain text.
 _ENCODED_WORD = re.compile(r"=\?")
+_BASE_HEADERS = ("Subject", "From", "Date", "Message-ID", "MIME-Version", "Content-Type")
+_LIST_HEADERS = ("List-Id", "List-Unsubscribe")
 
 
 def header_text(value: str) -> str:
     """An untrusted string made safe for a header value."""
     return _ENCODED_WORD.sub("=\u200b?", strip_controls(value))
+
+
+def list_id(settings: Settings) -> str:
+    """`List-Id` (RFC 2919): the title and a dot-atom made from it and the archive's host."""
+    ident = settings.list_id or f"{slugify(settings.title)}.{urlsplit(settings.url).hostname}"
+    return f"{header_text(settings.title)} <{ident}>"
+
+
+def expected_headers(settings: Settings, unsubscribe: Unsubscribe) -> set[str]:
+    """The header names a built message carries, lower-cased; any other is an injection."""
+    names = {*_BASE_HEADERS, *_LIST_HEADERS}
+    if settings.reply_to:
+        names.add("Reply-To")
+    if unsubscribe.url:
+        names.add("List-Unsubscribe-Post")
+    return {name.lower() for name in names}
 
 
 def build_message(
@@ -33,22 +55,49 @@ def build_message(
     text: str,
     html: str,
     message_key: str,
+    unsubscribe: Unsubscribe,
     date: dt.datetime | None = None,
 ) -> EmailMessage:
-    """multipart/alternative with the text part first; Message-ID derives from `message_key`."""
+    """multipart/alternative with the text part first; Message-ID derives from `message_key`.
+
+    The message is parsed back before it is returned and refused if it carries a
+    header it should not: the last line of defence against header injection.
+    """
+    message = EmailMessage(policy=SMTP)
+    _address_headers(message, settings, subject)
+    message["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
+    digest = hashlib.sha256(message_key.encode("utf-8")).hexdigest()[:24]
+    message["Message-ID"] = f"<{digest}@{message['From'].addresses[0].domain}>"
+    message["List-Id"] = list_id(settings)
+    message["List-Unsubscribe"] = unsubscribe.header
+    if unsubscribe.url:  # RFC 8058 one-click needs an https target
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    _refuse_unexpected_headers(message, expected_headers(settings, unsubscribe))
+    return message
+
+
+def _address_headers(message: EmailMessage, settings: Settings, subject: str) -> None:
     name, address = parseaddr(settings.sender)
     if "@" not in address:
         raise RenderError(
             "needs a sender address such as 'Name <news@example.org>'", field="newsletter.from"
         )
-    message = EmailMessage(policy=SMTP)
     message["Subject"] = header_text(subject)
     message["From"] = Address(display_name=header_text(name), addr_spec=address)
     if settings.reply_to:
         message["Reply-To"] = header_text(settings.reply_to)
-    message["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
-    digest = hashlib.sha256(message_key.encode("utf-8")).hexdigest()[:24]
-    message["Message-ID"] = f"<{digest}@{address.rsplit('@', 1)[1]}>"
-    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return message
+
+
+def _refuse_unexpected_headers(message: EmailMessage, expected: set[str]) -> None:
+    parsed = message_from_bytes(message.as_bytes(), policy=SMTP)
+    names = [name.lower() for name in parsed]
+    if sorted(names) != sorted(expected):
+        extra = sorted(set(names) - expected) or sorted(n for n in names if names.count(n) > 1)
+        missing = sorted(expected - set(names))
+        raise RenderError(
+            f"the built message's headers are wrong (unexpected: {', '.join(extra) or '-'}; "
+            f"missing: {', '.join(missing) or '-'}); refusing it",
+            field="email.eml",
+        )

@@ -1,24 +1,44 @@
-"""`render`: an issue -> `email.html` (Jinja2 + MJML), `email.txt` and `email.eml`."""
+"""`render`: an issue -> `email.html` (Jinja2 + MJML), `email.txt` and `email.eml`.
+
+The phases are separate functions (`email_mjml`, `compile_mjml`, `issue_text`,
+`build_message`) so that `bench/render.py` can time each, and `render_email`
+takes the recipient's unsubscribe token so that `send` can personalise a copy.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from mjml import mjml2html
+from jinja2 import TemplateError, TemplateSyntaxError
 
 from newsletter.config import Workspace
 from newsletter.deliver.mime import build_message
+from newsletter.deliver.unsubscribe import Unsubscribe, unsubscribe
 from newsletter.errors import RenderError
 from newsletter.fileio import atomic_write
 from newsletter.models import Issue
+from newsletter.render.links import tag_links, utm_params
 from newsletter.render.markdown import to_paragraphs
+from newsletter.render.mjml import compile_mjml
 from newsletter.render.text import issue_text
 from newsletter.render.theme import environment
 
-__all__ = ["RenderedEmail", "preheader", "render_email", "write_email"]
+__all__ = [
+    "PREHEADER_PADDING",
+    "TEMPLATE",
+    "RenderedEmail",
+    "email_html",
+    "email_mjml",
+    "preheader",
+    "render_email",
+    "write_email",
+]
 
 TEMPLATE = "email/issue.mjml"
+# Invisible characters after the preheader fill the inbox preview, so clients
+# do not pull the masthead and body text in after it.
+PREHEADER_PADDING = "\u034f\u200c\u00a0" * 90
 
 
 @dataclass(frozen=True)
@@ -26,6 +46,7 @@ class RenderedEmail:
     html: str
     text: str
     eml: bytes
+    unsubscribe: Unsubscribe
 
 
 def preheader(issue: Issue) -> str:
@@ -38,27 +59,52 @@ def preheader(issue: Issue) -> str:
     return " · ".join(story.title for story in issue.stories)[:150]
 
 
-def render_email(workspace: Workspace, issue: Issue) -> RenderedEmail:
-    """The three forms of the issue's email, in memory."""
+def render_email(workspace: Workspace, issue: Issue, *, token: str | None = None) -> RenderedEmail:
+    """The three forms of the issue's email, in memory; `token` fills the unsubscribe
+    URL's `{token}` slot for one recipient (without it: the issue-wide message)."""
     settings = workspace.settings
-    mjml = (
-        environment(workspace)
-        .get_template(TEMPLATE)
-        .render(settings=settings, issue=issue, preheader=preheader(issue), unsubscribe_url=None)
-    )
-    try:
-        html = mjml2html(mjml)
-    except ValueError as exc:  # mjml-python reports MRML errors as ValueError
-        raise RenderError(f"MJML did not compile: {exc}", path=TEMPLATE) from None
-    text = issue_text(issue, settings)
+    links = unsubscribe(settings, token)
+    html = email_html(workspace, issue, links)
+    text = issue_text(issue, settings, unsubscribe=links.link)
     message = build_message(
         settings=settings,
         subject=issue.title,
         text=text,
         html=html,
-        message_key=f"{settings.url}{issue.slug}",
+        message_key=f"{settings.url}{issue.slug}/{token or ''}",
+        unsubscribe=links,
     )
-    return RenderedEmail(html=html, text=text, eml=message.as_bytes())
+    return RenderedEmail(html=html, text=text, eml=message.as_bytes(), unsubscribe=links)
+
+
+def email_html(workspace: Workspace, issue: Issue, links: Unsubscribe) -> str:
+    """The HTML part: the theme rendered, compiled by MRML, its styles inlined."""
+    return compile_mjml(email_mjml(workspace, issue, links), template=TEMPLATE)
+
+
+def email_mjml(workspace: Workspace, issue: Issue, links: Unsubscribe) -> str:
+    """The theme's MJML for the issue, links tagged with UTM parameters when configured."""
+    settings = workspace.settings
+    try:
+        source = (
+            environment(workspace)
+            .get_template(TEMPLATE)
+            .render(
+                settings=settings,
+                issue=issue,
+                preheader=preheader(issue),
+                preheader_padding=PREHEADER_PADDING,
+                unsubscribe=links.link,
+            )
+        )
+    except TemplateSyntaxError as exc:
+        raise RenderError(
+            exc.message or str(exc), path=exc.name or TEMPLATE, line=exc.lineno
+        ) from None
+    except TemplateError as exc:
+        raise RenderError(f"template error: {exc}", path=TEMPLATE) from None
+    # Never on the unsubscribe link: it must work exactly as the headers give it.
+    return tag_links(source, utm_params(settings.utm, issue), skip={links.link})
 
 
 def write_email(workspace: Workspace, issue: Issue) -> dict[str, Path]:

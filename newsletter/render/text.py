@@ -11,8 +11,9 @@ from newsletter.render.theme import issue_path, long_date
 __all__ = ["issue_text"]
 
 
-def issue_text(issue: Issue, settings: Settings) -> str:
-    """Masthead, stories with their notes, and a footer, wrapped for plain-text readers."""
+def issue_text(issue: Issue, settings: Settings, *, unsubscribe: str | None = None) -> str:
+    """Masthead, stories with their notes, and a footer (web link, unsubscribe, postal
+    address), wrapped for plain-text readers."""
     number = f"Issue {issue.number} · " if issue.number else ""
     header = [
         issue.title,
@@ -29,6 +30,8 @@ def issue_text(issue: Issue, settings: Settings) -> str:
         for story in issue.stories
     ]
     footer = [f"Read this issue on the web: {settings.url}{issue_path(issue)}"]
+    if unsubscribe:
+        footer.append(f"Unsubscribe: {unsubscribe}")
     if settings.address:
         footer.append(settings.address)
     return format_digest(stories, header=header, footer=footer, note_label=settings.note_label)

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from newsletter.config import Workspace
 from newsletter.models import Issue
+from newsletter.render.colours import mix
 from newsletter.render.markdown import to_html
 
 __all__ = ["environment", "issue_path", "long_date"]
@@ -41,6 +42,9 @@ def environment(workspace: Workspace) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["long_date"] = long_date
+    env.filters["mix"] = mix
+    # MRML keeps a newline inside an attribute value as a literal "\n"
+    env.filters["oneline"] = lambda text: " ".join(str(text).split())
     env.filters["markdown"] = lambda text: Markup(to_html(text or ""))
     env.globals["issue_path"] = issue_path
     return env
