@@ -19,10 +19,12 @@ from newsletter.check import check_issue, has_errors
 from newsletter.config import Workspace, init_workspace, load_workspace
 from newsletter.drafting import add_article, import_digest, pick_candidates
 from newsletter.editorial import new_issue, read_issue, resolve_issue
+from newsletter.emailcheck import check_email
 from newsletter.errors import NewsletterError
 from newsletter.gather.run import SourceReport
 from newsletter.gather.run import gather as run_gather
 from newsletter.inbox import open_inbox
+from newsletter.preview import preview_server
 from newsletter.render.email import write_email
 from newsletter.render.site import build_site
 from newsletter.triage import dismiss as dismiss_candidates
@@ -247,10 +249,10 @@ def dismiss(ctx: typer.Context, ids: Ids) -> None:
 
 @app.command()
 def check(ctx: typer.Context, issue: IssueRef = None) -> None:
-    """Lint an issue; exit 1 if it has errors."""
+    """Lint an issue and its rendered email; exit 1 if it has errors."""
     workspace = _workspace(ctx)
     loaded = read_issue(resolve_issue(workspace, issue))
-    problems = check_issue(loaded, workspace.settings)
+    problems = check_issue(loaded, workspace.settings) + check_email(workspace, loaded)
     for problem in problems:
         _say(str(problem))
     errors = sum(problem.level == "error" for problem in problems)
@@ -278,6 +280,24 @@ def build(
 ) -> None:
     """Build the archive site in build/site/ from ready and sent issues."""
     _say(str(build_site(_workspace(ctx), drafts=drafts)))
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8000,
+) -> None:
+    """Serve the rendered email and the site on 127.0.0.1, rebuilt when files change."""
+    server = preview_server(
+        _workspace(ctx), port=port, log=lambda line: err.print(line, markup=False)
+    )
+    _say(f"Preview: http://127.0.0.1:{server.server_port}/  (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def main() -> None:
