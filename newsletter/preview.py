@@ -117,9 +117,14 @@ def preview_server(
     """A server for the workspace on 127.0.0.1 (`port` 0: any free port); call
     `serve_forever()` on it."""
     preview = Preview(workspace.root, log)
-    preview.refresh()
     handler = type("Handler", (_Handler,), {"preview": preview})
-    return ThreadingHTTPServer((HOST, port), handler)
+    try:
+        server = ThreadingHTTPServer((HOST, port), handler)
+    except OSError as exc:
+        message = f"cannot serve on {HOST}:{port}: {exc.strerror or exc}; try another --port"
+        raise NewsletterError(message) from None
+    preview.refresh()
+    return server
 
 
 class _Handler(BaseHTTPRequestHandler):
