@@ -143,7 +143,7 @@ def test_a_message_with_an_unexpected_header_is_refused() -> None:
     message["Subject"] = "x"
     message["Bcc"] = "victim@example.com"
     with pytest.raises(RenderError, match="unexpected: bcc"):
-        _refuse_unexpected_headers(message, {"subject"})
+        _refuse_unexpected_headers(message.as_bytes(), {"subject"})
 
 
 def test_text_part_reads_well_on_its_own(workspace: Workspace, seed_issue: Issue) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from email import message_from_bytes
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from urllib.parse import urlsplit
@@ -57,8 +57,9 @@ def build_message(
     message_key: str,
     unsubscribe: Unsubscribe,
     date: dt.datetime | None = None,
-) -> EmailMessage:
-    """multipart/alternative with the text part first; Message-ID derives from `message_key`.
+) -> bytes:
+    """multipart/alternative with the text part first, as bytes ready to send;
+    Message-ID derives from `message_key`.
 
     The message is parsed back before it is returned and refused if it carries a
     header it should not: the last line of defence against header injection.
@@ -74,8 +75,9 @@ def build_message(
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    _refuse_unexpected_headers(message, expected_headers(settings, unsubscribe))
-    return message
+    data = message.as_bytes()
+    _refuse_unexpected_headers(data, expected_headers(settings, unsubscribe))
+    return data
 
 
 def _address_headers(message: EmailMessage, settings: Settings, subject: str) -> None:
@@ -90,8 +92,9 @@ def _address_headers(message: EmailMessage, settings: Settings, subject: str) ->
         message["Reply-To"] = header_text(settings.reply_to)
 
 
-def _refuse_unexpected_headers(message: EmailMessage, expected: set[str]) -> None:
-    parsed = message_from_bytes(message.as_bytes(), policy=SMTP)
+def _refuse_unexpected_headers(data: bytes, expected: set[str]) -> None:
+    head = data.split(b"\r\n\r\n", 1)[0]  # only the top-level headers can be injected into
+    parsed = BytesHeaderParser(policy=SMTP).parsebytes(head)
     names = [name.lower() for name in parsed]
     if sorted(names) != sorted(expected):
         extra = sorted(set(names) - expected) or sorted(n for n in names if names.count(n) > 1)

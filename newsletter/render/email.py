@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import TemplateError, TemplateSyntaxError
+from jinja2 import Environment, TemplateError, TemplateSyntaxError
 
 from newsletter.config import Workspace
 from newsletter.deliver.mime import build_message
@@ -39,6 +39,7 @@ TEMPLATE = "email/issue.mjml"
 # Invisible characters after the preheader fill the inbox preview, so clients
 # do not pull the masthead and body text in after it.
 PREHEADER_PADDING = "\u034f\u200c\u00a0" * 90
+_ENVIRONMENTS: dict[tuple[Path, ...], Environment] = {}
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def render_email(workspace: Workspace, issue: Issue, *, token: str | None = None
     links = unsubscribe(settings, token)
     html = email_html(workspace, issue, links)
     text = issue_text(issue, settings, unsubscribe=links.link)
-    message = build_message(
+    eml = build_message(
         settings=settings,
         subject=issue.title,
         text=text,
@@ -74,7 +75,7 @@ def render_email(workspace: Workspace, issue: Issue, *, token: str | None = None
         message_key=f"{settings.url}{issue.slug}/{token or ''}",
         unsubscribe=links,
     )
-    return RenderedEmail(html=html, text=text, eml=message.as_bytes(), unsubscribe=links)
+    return RenderedEmail(html=html, text=text, eml=eml, unsubscribe=links)
 
 
 def email_html(workspace: Workspace, issue: Issue, links: Unsubscribe) -> str:
@@ -87,7 +88,7 @@ def email_mjml(workspace: Workspace, issue: Issue, links: Unsubscribe) -> str:
     settings = workspace.settings
     try:
         source = (
-            environment(workspace)
+            _environment(workspace)
             .get_template(TEMPLATE)
             .render(
                 settings=settings,
@@ -105,6 +106,15 @@ def email_mjml(workspace: Workspace, issue: Issue, links: Unsubscribe) -> str:
         raise RenderError(f"template error: {exc}", path=TEMPLATE) from None
     # Never on the unsubscribe link: it must work exactly as the headers give it.
     return tag_links(source, utm_params(settings.utm, issue), skip={links.link})
+
+
+def _environment(workspace: Workspace) -> Environment:
+    """One Jinja environment per set of template folders: templates compile once and
+    are recompiled only when their files change (Jinja's auto_reload)."""
+    key = tuple(workspace.template_dirs)
+    if key not in _ENVIRONMENTS:
+        _ENVIRONMENTS[key] = environment(workspace)
+    return _ENVIRONMENTS[key]
 
 
 def write_email(workspace: Workspace, issue: Issue) -> dict[str, Path]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import markdown as md
 import nh3
 
@@ -13,9 +15,20 @@ _TAGS = {"a", "p", "em", "strong", "code", "pre", "ul", "ol", "li", "blockquote"
 _ATTRIBUTES = {"a": {"href", "title"}}
 
 
+_LOCAL = threading.local()
+
+
+def _converter() -> md.Markdown:
+    # Building a Markdown instance costs more than converting a story with it:
+    # keep one per thread (instances are not thread-safe) and reset it between uses.
+    if not hasattr(_LOCAL, "converter"):
+        _LOCAL.converter = md.Markdown(extensions=["sane_lists"], output_format="html")
+    return _LOCAL.converter
+
+
 def to_html(text: str) -> str:
     """Markdown -> HTML, sanitised by nh3's allow-list."""
-    html = md.markdown(text, extensions=["sane_lists"], output_format="html")
+    html = _converter().reset().convert(text)
     return nh3.clean(
         html,
         tags=_TAGS,
