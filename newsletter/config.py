@@ -214,6 +214,10 @@ newsletter:
   address: "Postal address shown in the email footer"
   note_label: "Editor’s Note"
   summary_max_words: 300                 # `check` warns above this
+  # brand_color: "#0b5cad"               # links, masthead and the note's accent in the email
+  # logo: https://example.org/newsletter/logo.png   # shown instead of the title in the email
+  # unsubscribe_url: "https://example.org/unsubscribe?t={{token}}"  # one-click unsubscribe
+  # utm: {{source: newsletter, medium: email, campaign: "{{issue}}"}}  # tag the email's links
 
 # smtp:                        # used by `send`; password only from NEWSLETTER_SMTP_PASSWORD
 #   host: smtp.example.org

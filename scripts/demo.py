@@ -54,6 +54,7 @@ def main() -> None:
     print(f"  site:  {index}")
     print(f"  inbox: {workspace / '.newsletter' / 'inbox.sqlite'}")
     print(f"  draft: {draft} (stories picked from the inbox; article texts beside them)")
+    print(f"\nTo see them served and rebuilt as you edit: newsletter -w {workspace} preview")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Playwright never downloads a browser here; it launches the system Chromium that
 `.ci/run` (or `scripts/ensure_chromium.sh`) installs. Use the `browser` fixture
-(session-wide) and open a page per test:
+(one per test module) and open a page per test:
 
     def test_x(browser):
         page = browser.new_page(viewport={"width": 375, "height": 800})
@@ -39,9 +39,14 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One headless Chromium for the whole test session."""
+    """One headless Chromium per test module.
+
+    Not per session: Playwright's sync API keeps an asyncio loop running in the
+    main thread while it is open, and every later test that calls asyncio.run()
+    (gather, fetch) would fail with "cannot be called from a running event loop".
+    """
     if not Path(CHROMIUM).exists():
         message = "Debian's chromium is not installed (scripts/ensure_chromium.sh installs it)"
         if os.environ.get("NEWSLETTER_REQUIRE_BROWSER"):

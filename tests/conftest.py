@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser import browser  # noqa: F401  (the session-wide headless Chromium fixture)
+from browser import browser  # noqa: F401  (the headless Chromium fixture)
 
 from newsletter.config import Workspace, init_workspace
 from newsletter.drafting import import_digest
