@@ -40,9 +40,7 @@ def list_id(settings: Settings) -> str:
     return f"{header_text(settings.title)} <{ident}>"
 
 
-def expected_headers(
-    settings: Settings, unsubscribe: Unsubscribe, *, to: bool = False
-) -> set[str]:
+def expected_headers(settings: Settings, unsubscribe: Unsubscribe, *, to: bool = False) -> set[str]:
     """The header names a built message carries, lower-cased; any other is an injection."""
     names = {*_BASE_HEADERS, *_LIST_HEADERS}
     if to:
