@@ -17,6 +17,16 @@ from rich.text import Text
 from newsletter import __version__
 from newsletter.check import check_issue, has_errors
 from newsletter.config import Workspace, init_workspace, load_workspace
+from newsletter.deliver.send import SendOptions, SendReport, send_issue, send_test
+from newsletter.deliver.subscribers import (
+    STATUSES,
+    Status,
+    Subscriber,
+    export_csv,
+    import_csv,
+    open_subscribers,
+)
+from newsletter.deliver.webapp import serve_unsubscribe
 from newsletter.drafting import add_article, import_digest, pick_candidates
 from newsletter.editorial import new_issue, read_issue, resolve_issue
 from newsletter.emailcheck import check_email
@@ -145,14 +155,7 @@ def gather(
     """Fetch every enabled source into the inbox; a failing source never stops the rest."""
     workspace = _workspace(ctx)
     count = 1 if source else sum(s.enabled for s in workspace.config.sources)
-    with Progress(
-        TextColumn("gather"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        console=err,
-        transient=True,
-    ) as bar:
+    with _progress("gather") as bar:
         task = bar.add_task("", total=count)
         reports = run_gather(
             workspace,
@@ -163,6 +166,18 @@ def gather(
     for report in reports:
         for note in report.notes:
             _say(f"{report.name}: {note}")
+
+
+def _progress(label: str) -> Progress:
+    """A progress bar on stderr that disappears when done."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+    )
 
 
 def _gather_table(reports: list[SourceReport]) -> Table:
@@ -292,6 +307,207 @@ def preview(
         _workspace(ctx), port=port, log=lambda line: err.print(line, markup=False)
     )
     _say(f"Preview: http://127.0.0.1:{server.server_port}/  (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+subscribers_app = typer.Typer(
+    help="Subscribers: import, export, list, add, remove, unsubscribe.", no_args_is_help=True
+)
+app.add_typer(subscribers_app, name="subscribers")
+Address = Annotated[str, typer.Argument(help="An email address.")]
+
+
+@subscribers_app.command("import")
+def subscribers_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV with an 'email' column, optional 'name'.")],
+    source: Annotated[
+        str | None, typer.Option(help="Where they came from (default: the file name).")
+    ] = None,
+) -> None:
+    """Import subscribers from CSV; bad rows are reported by line and the rest imported."""
+    with open_subscribers(_workspace(ctx)) as store:
+        report = import_csv(store, file, source=source)
+    for line, problem in report.rejected:
+        err.print(f"{file}:{line}: {problem}", markup=False)
+    _say(
+        f"{report.added} added, {report.existing} already there, "
+        f"{report.suppressed} marked as left, {len(report.rejected)} rejected"
+    )
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@subscribers_app.command("export")
+def subscribers_export(
+    ctx: typer.Context,
+    status: Annotated[
+        str, typer.Option(help="active, unsubscribed, bounced, complained or all.")
+    ] = "all",
+) -> None:
+    """Print subscribers as CSV (email, name, status, source, added, changed)."""
+    with open_subscribers(_workspace(ctx)) as store:
+        export_csv(store, sys.stdout, status=_status(status))
+
+
+@subscribers_app.command("list")
+def subscribers_list(
+    ctx: typer.Context,
+    status: Annotated[
+        str, typer.Option(help="active, unsubscribed, bounced, complained or all.")
+    ] = "all",
+) -> None:
+    """List subscribers with their status, and the totals."""
+    with open_subscribers(_workspace(ctx)) as store:
+        found = store.list(_status(status))
+        counts = store.counts()
+    table = Table("email", "name", "status", "source", "added", "changed")
+    for sub in found:
+        table.add_row(
+            Text(sub.email),
+            Text(sub.name),
+            sub.status,
+            Text(sub.source),
+            sub.added[:10],
+            sub.changed[:10],
+        )
+    out.print(table)
+    _say(", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+@subscribers_app.command("add")
+def subscribers_add(
+    ctx: typer.Context,
+    address: Address,
+    name: Annotated[str, typer.Option(help="The subscriber's name.")] = "",
+    resubscribe: Annotated[
+        bool, typer.Option("--resubscribe", help="Make one who left active again.")
+    ] = False,
+) -> None:
+    """Add one subscriber."""
+    with open_subscribers(_workspace(ctx)) as store:
+        _say_subscriber(store.add(address, name=name, resubscribe=resubscribe))
+
+
+@subscribers_app.command("remove")
+def subscribers_remove(ctx: typer.Context, address: Address) -> None:
+    """Forget a subscriber entirely (to stop mail but remember them: unsubscribe)."""
+    with open_subscribers(_workspace(ctx)) as store:
+        store.remove(address)
+    _say(f"removed {address}")
+
+
+@subscribers_app.command("unsubscribe")
+def subscribers_unsubscribe(
+    ctx: typer.Context,
+    token_or_address: Annotated[
+        str, typer.Argument(help="The token from an unsubscribe link, or the address.")
+    ],
+) -> None:
+    """Unsubscribe by token or address (for mailto requests)."""
+    with open_subscribers(_workspace(ctx)) as store:
+        _say_subscriber(store.unsubscribe(token_or_address))
+
+
+def _status(value: str) -> Status | None:
+    if value == "all":
+        return None
+    if value not in STATUSES:
+        raise typer.BadParameter(f"one of {', '.join(STATUSES)} or all", param_hint="--status")
+    return value  # type: ignore[return-value]
+
+
+def _say_subscriber(subscriber: Subscriber) -> None:
+    _say(f"{subscriber.email}: {subscriber.status}")
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    issue: Annotated[str, typer.Argument(help="Issue folder, folder name, number or prefix.")],
+    to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--to", help="Test send to this address only (repeatable); nothing is logged."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Carry on a send that was interrupted.")
+    ] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Try the failed recipients again.")
+    ] = False,
+    resend_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--resend-unknown", help="Send again to recipients whose delivery is unknown."
+        ),
+    ] = False,
+    smtp_host: Annotated[str | None, typer.Option(help="Relay host (over sources.yaml).")] = None,
+    smtp_port: Annotated[int | None, typer.Option(help="Relay port (over sources.yaml).")] = None,
+) -> None:
+    """Send an issue to every active subscriber over SMTP; resumable."""
+    workspace = _workspace(ctx)
+    loaded = read_issue(resolve_issue(workspace, issue))
+    if to:
+        results = send_test(workspace, loaded, to, smtp_host=smtp_host, smtp_port=smtp_port)
+        for result in results:
+            _say(f"{result.address}: {result.status}: {result.reply}")
+        if any(result.status != "sent" for result in results):
+            raise typer.Exit(1)
+        return
+    options = SendOptions(resume, retry_failed, resend_unknown, smtp_host, smtp_port)
+    with _progress("send") as bar:
+        task = bar.add_task("", total=None)
+        report = send_issue(
+            workspace,
+            loaded,
+            options,
+            on_start=lambda total: bar.update(task, total=total),
+            progress=lambda status: bar.update(
+                task, advance=status != "deferred", description=status
+            ),
+        )
+    _send_report(report)
+
+
+def _send_report(report: SendReport) -> None:
+    counts = ", ".join(f"{n} {s}" for s, n in report.counts.items() if n)
+    rate = report.attempted / report.seconds if report.seconds else 0
+    took = f"{report.attempted} transactions in {report.seconds:.1f} s, {rate:.0f}/s"
+    _say(f"{report.issue}: {counts} ({took})")
+    for entry in report.failed:
+        _say(f"failed: {entry.email}: {entry.reply}")
+    for entry in report.unknown:
+        _say(f"unknown: {entry.email}: {entry.reply}")
+    if report.unknown:
+        _say(
+            f"{len(report.unknown)} unknown: the relay may have delivered them; "
+            "check its logs, then --resend-unknown sends them again"
+        )
+    if report.deferred:
+        _say(
+            f"{len(report.deferred)} deferred: the relay kept answering 4xx; "
+            "run send --resume later"
+        )
+    if report.marked_sent:
+        _say("issue.md: status: sent")
+
+
+@app.command("unsubscribe-server")
+def unsubscribe_server(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8025,
+) -> None:
+    """Serve the one-click unsubscribe endpoint (put it behind your web server)."""
+    server = serve_unsubscribe(_workspace(ctx), host=host, port=port)
+    _say(f"Unsubscribe server: http://{host}:{server.server_port}/  (Ctrl-C stops it)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -122,10 +122,19 @@ class SmtpSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    host: str
-    port: int = 587
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, gt=0, lt=65536)
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
+    rate: float = Field(default=0, ge=0, description="messages per second at most; 0: no limit")
+    per_connection: int = Field(default=100, ge=0, description="messages before reconnecting")
+    timeout: float = Field(default=30, gt=0, description="connect and command timeout, seconds")
+    # RFC 5321 gives the server 10 minutes to answer the end of the data; giving up
+    # sooner turns a slow relay into an unknown outcome, and a resend into a duplicate.
+    final_reply_timeout: float = Field(default=600, ge=60)
+    retries: int = Field(default=5, ge=1, description="attempts for a recipient answered 4xx")
+    retry_delay: float = Field(default=30, ge=0, description="first backoff, doubling")
+    retry_max_delay: float = Field(default=900, ge=0)
 
 
 class Config(BaseModel):

@@ -11,13 +11,14 @@ import hashlib
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from newsletter.config import Workspace
+from newsletter.database import open_database, write
 from newsletter.errors import NewsletterError
 from newsletter.gather.entries import Entry
 from newsletter.urls import canonical_url, url_key
@@ -227,20 +228,7 @@ class Inbox:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Autocommit mode: every write happens inside an explicit BEGIN IMMEDIATE.
-            self.db = sqlite3.connect(path, timeout=10, isolation_level=None)
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA busy_timeout=10000")
-            # With WAL, NORMAL keeps the database consistent after a crash; only the
-            # last transactions before a power cut may be lost, and a gather redoes them.
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.executescript(SCHEMA)
-        except sqlite3.Error as exc:
-            raise InboxError(f"cannot open the inbox: {exc}", path=path) from None
+        self.db = open_database(path, SCHEMA, InboxError)
 
     def __enter__(self) -> Inbox:
         return self
@@ -248,16 +236,8 @@ class Inbox:
     def __exit__(self, *exc: object) -> None:
         self.db.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taking the write lock up front so readers never deadlock it."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write(self.db)
 
     # ------------------------------------------------------------------ source state
 

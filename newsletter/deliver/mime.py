@@ -96,11 +96,10 @@ def build_message(
 
 def _quoted_printable(content: str) -> bytes:
     """A body part's content as quoted-printable lines ending in CRLF."""
-    encoded = binascii.b2a_qp(content.encode("utf-8"), istext=True)
-    lines = encoded.replace(b"\r\n", b"\n").split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    return b"".join(line + b"\r\n" for line in lines)
+    encoded = binascii.b2a_qp(content.encode("utf-8"), istext=True).replace(b"\r\n", b"\n")
+    if not encoded.endswith(b"\n"):
+        encoded += b"\n"
+    return encoded.replace(b"\n", b"\r\n")
 
 
 def _address_headers(message: EmailMessage, settings: Settings, subject: str) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "RenderedEmail",
     "email_html",
     "email_mjml",
+    "message_key",
     "preheader",
     "render_email",
     "write_email",
@@ -72,10 +73,15 @@ def render_email(workspace: Workspace, issue: Issue, *, token: str | None = None
         subject=issue.title,
         text=text,
         html=html,
-        message_key=f"{settings.url}{issue.slug}/{token or ''}",
+        message_key=message_key(workspace, issue, token),
         unsubscribe=links,
     )
     return RenderedEmail(html=html, text=text, eml=eml, unsubscribe=links)
+
+
+def message_key(workspace: Workspace, issue: Issue, token: str | None) -> str:
+    """What the Message-ID derives from: stable for an issue and a recipient's token."""
+    return f"{workspace.settings.url}{issue.slug}/{token or ''}"
 
 
 def email_html(workspace: Workspace, issue: Issue, links: Unsubscribe) -> str:
