@@ -14,7 +14,7 @@ from synthetic import synthetic_issue
 from test_render import parsed
 
 from newsletter.config import Workspace, load_workspace
-from newsletter.deliver.mime import _refuse_unexpected_headers
+from newsletter.deliver.mime import check_headers
 from newsletter.digest import WIDTH, parse_digest
 from newsletter.errors import ConfigError, RenderError
 from newsletter.models import Issue
@@ -143,7 +143,7 @@ def test_a_message_with_an_unexpected_header_is_refused() -> None:
     message["Subject"] = "x"
     message["Bcc"] = "victim@example.com"
     with pytest.raises(RenderError, match="unexpected: bcc"):
-        _refuse_unexpected_headers(message.as_bytes(), {"subject"})
+        check_headers(message.as_bytes(), {"subject"})
 
 
 def test_text_part_reads_well_on_its_own(workspace: Workspace, seed_issue: Issue) -> None:

@@ -1,0 +1,157 @@
+"""Benchmark `send`: 10,000 subscribers through a faulty local relay, killed twice.
+
+    python bench/send.py [--subscribers 10000] [--seed 5]
+
+A real aiosmtpd relay on 127.0.0.1 (tests/smtpfaults.py) answers 550 to 1% of the
+addresses (always), 451 to 2% and 452 to 1% (once), drops the connection at RCPT for
+0.5% and right after storing the message, before answering, for 0.25% (the ambiguous
+window). `newsletter send` runs as a subprocess and is SIGKILLed at 30% and 65% of the
+deliveries, then resumed with `--resume`. Prints messages per second, how soon each
+resume sends again, and delivered, failed, unknown, duplicates and silent losses.
+Targets: 0 silent losses; duplicates <= ambiguous events; >= 200 messages/s on one
+connection; resume sends again within 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from smtpfaults import FaultyRelay, running_relay
+
+from newsletter.config import init_workspace
+from newsletter.deliver.sendlog import SendLog
+from newsletter.deliver.subscribers import open_subscribers
+from newsletter.drafting import import_digest
+
+SEED_DIGEST = REPO / "samples" / "000_44c332ae2afef554.txt"
+FAULTS = {"550": 0.01, "451": 0.02, "452": 0.01, "drop-rcpt": 0.005, "drop-after-store": 0.0025}
+KILL_AT = (0.30, 0.65)
+
+
+def workspace_with_subscribers(root: Path, count: int, port: int) -> tuple[Path, str]:
+    workspace = init_workspace(root, title="SEA Tech Digest")
+    config = workspace.root / "sources.yaml"
+    text = config.read_text().replace(
+        "  note_label:", '  unsubscribe_url: "https://example.org/u?t={token}"\n  note_label:'
+    )
+    text += (
+        f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n"
+        "  retry_delay: 0.2\n  retry_max_delay: 1\n"
+    )
+    config.write_text(text)
+    issue = import_digest(workspace, SEED_DIGEST, date=dt.date(2025, 6, 20))
+    with open_subscribers(workspace) as store:
+        rows = ((i + 2, {"email": address(i), "name": f"Reader {i}"}) for i in range(count))
+        store.import_rows(rows, "bench")
+    assert issue.path is not None
+    return workspace.root, issue.path.name
+
+
+def address(i: int) -> str:
+    return f"reader{i:05d}@example.net"
+
+
+def inject(relay: FaultyRelay, count: int, seed: int) -> dict[str, int]:
+    """Choose the faulty addresses; returns how many of each fault."""
+    chosen = random.Random(seed).sample(range(count), int(count * sum(FAULTS.values())))
+    planned: dict[str, int] = {}
+    start = 0
+    for fault, share in FAULTS.items():
+        picked = chosen[start : start + int(count * share)]
+        start += len(picked)
+        planned[fault] = len(picked)
+        for i in picked:
+            if fault == "550":
+                relay.always[address(i)] = "550"
+            else:
+                relay.add(address(i), fault)
+    return planned
+
+
+def run_send(root: Path, issue: str, relay: FaultyRelay, *, resume: bool, kill_at: int | None):
+    """One `newsletter send` process; returns (seconds to its first delivery, deliveries,
+    seconds from first to last delivery, killed)."""
+    args = [sys.executable, "-m", "newsletter", "-w", str(root), "send", issue]
+    if resume:
+        args.append("--resume")
+    before = relay.count()
+    started = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = last = None
+    while process.poll() is None:
+        now, done = time.perf_counter(), relay.count()
+        if done > before:
+            first = first or now
+            last = now if done != before else last
+        if kill_at is not None and done >= kill_at:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            break
+        time.sleep(0.002)
+    output = process.stdout.read() if process.stdout else ""
+    if kill_at is None and process.returncode != 0:
+        raise SystemExit(f"send failed:\n{output}")
+    done = relay.count() - before
+    first_delay = (first - started) if first else float("nan")
+    span = (last - first) if first and last else float("nan")
+    return first_delay, done, span, kill_at is not None, output
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=5)
+    options = parser.parse_args()
+    count = options.subscribers
+    with running_relay() as (relay, port), tempfile.TemporaryDirectory() as tmp:
+        planned = inject(relay, count, options.seed)
+        root, issue = workspace_with_subscribers(Path(tmp) / "ws", count, port)
+        runs = []
+        for n, share in enumerate((*KILL_AT, None)):
+            kill_at = int(count * share) if share else None
+            runs.append(run_send(root, issue, relay, resume=n > 0, kill_at=kill_at))
+        report(root, issue, relay, runs, planned, count)
+
+
+def report(root, issue, relay, runs, planned, count) -> None:  # noqa: ANN001
+    from newsletter.config import load_workspace
+
+    with open_subscribers(load_workspace(root)) as store:
+        log = SendLog(store.db, issue)
+        counts = log.counts()
+        statuses = {e.email: s for s in counts for e in log.entries(s)}  # type: ignore[arg-type]
+    delivered = relay.delivered()
+    duplicates = sum(n - 1 for n in delivered.values() if n > 1)
+    lost = [a for a, s in statuses.items() if not delivered[a] and s not in ("failed", "unknown")]
+    ambiguous = relay.injected["drop-after-store"]
+    for n, (first_delay, done, span, killed, output) in enumerate(runs, 1):
+        rate = done / span if span and span == span else float("nan")
+        end = "SIGKILL" if killed else "finished"
+        print(
+            f"run {n}: first delivery after {first_delay:.2f} s, {done} delivered, "
+            f"{rate:.0f} msg/s while sending, {end}"
+        )
+    print(runs[-1][4].strip().splitlines()[0] if runs[-1][4].strip() else "")
+    print(f"subscribers {count}; faults planned {planned}; injected {dict(relay.injected)}")
+    print(
+        f"delivered {len(delivered)}, failed {counts['failed']}, unknown {counts['unknown']}, "
+        f"deferred {counts['deferred']}, duplicates {duplicates}, silent losses {len(lost)}"
+    )
+    print(f"ambiguous events: {ambiguous} drops after DATA (+ kills that landed in the window)")
+    print(f"log: {counts}")
+
+
+if __name__ == "__main__":
+    main()
