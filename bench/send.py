@@ -23,18 +23,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from smtpfaults import FaultyRelay, running_relay
 
-from newsletter.config import init_workspace
+from newsletter.config import init_workspace, load_workspace
 from newsletter.deliver.sendlog import SendLog
 from newsletter.deliver.subscribers import open_subscribers
 from newsletter.drafting import import_digest
 
+REPO = Path(__file__).resolve().parent.parent
 SEED_DIGEST = REPO / "samples" / "000_44c332ae2afef554.txt"
 FAULTS = {"550": 0.01, "451": 0.02, "452": 0.01, "drop-rcpt": 0.005, "drop-after-store": 0.0025}
 KILL_AT = (0.30, 0.65)
@@ -80,9 +81,21 @@ def inject(relay: FaultyRelay, count: int, seed: int) -> dict[str, int]:
     return planned
 
 
-def run_send(root: Path, issue: str, relay: FaultyRelay, *, resume: bool, kill_at: int | None):
-    """One `newsletter send` process; returns (seconds to its first delivery, deliveries,
-    seconds from first to last delivery, killed)."""
+@dataclass
+class Run:
+    """One `newsletter send` process, as the relay saw it."""
+
+    first_delivery: float  # seconds from the start of the process
+    delivered: int
+    sending_seconds: float  # from its first delivery to its last
+    killed: bool
+    output: str
+
+
+def run_send(
+    root: Path, issue: str, relay: FaultyRelay, *, resume: bool, kill_at: int | None
+) -> Run:
+    """Run `newsletter send` until it ends, or SIGKILL it once the relay has `kill_at`."""
     args = [sys.executable, "-m", "newsletter", "-w", str(root), "send", issue]
     if resume:
         args.append("--resume")
@@ -103,10 +116,13 @@ def run_send(root: Path, issue: str, relay: FaultyRelay, *, resume: bool, kill_a
     output = process.stdout.read() if process.stdout else ""
     if kill_at is None and process.returncode != 0:
         raise SystemExit(f"send failed:\n{output}")
-    done = relay.count() - before
-    first_delay = (first - started) if first else float("nan")
-    span = (last - first) if first and last else float("nan")
-    return first_delay, done, span, kill_at is not None, output
+    return Run(
+        first_delivery=(first - started) if first else float("nan"),
+        delivered=relay.count() - before,
+        sending_seconds=(last - first) if first and last else float("nan"),
+        killed=kill_at is not None,
+        output=output,
+    )
 
 
 def main() -> None:
@@ -125,9 +141,9 @@ def main() -> None:
         report(root, issue, relay, runs, planned, count)
 
 
-def report(root, issue, relay, runs, planned, count) -> None:  # noqa: ANN001
-    from newsletter.config import load_workspace
-
+def report(
+    root: Path, issue: str, relay: FaultyRelay, runs: list[Run], planned: dict[str, int], count: int
+) -> None:
     with open_subscribers(load_workspace(root)) as store:
         log = SendLog(store.db, issue)
         counts = log.counts()
@@ -136,14 +152,14 @@ def report(root, issue, relay, runs, planned, count) -> None:  # noqa: ANN001
     duplicates = sum(n - 1 for n in delivered.values() if n > 1)
     lost = [a for a, s in statuses.items() if not delivered[a] and s not in ("failed", "unknown")]
     ambiguous = relay.injected["drop-after-store"]
-    for n, (first_delay, done, span, killed, output) in enumerate(runs, 1):
-        rate = done / span if span and span == span else float("nan")
-        end = "SIGKILL" if killed else "finished"
+    for n, run in enumerate(runs, 1):
+        rate = run.delivered / run.sending_seconds
+        end = "SIGKILL" if run.killed else "finished"
         print(
-            f"run {n}: first delivery after {first_delay:.2f} s, {done} delivered, "
-            f"{rate:.0f} msg/s while sending, {end}"
+            f"run {n}: first delivery {run.first_delivery:.2f} s after start, "
+            f"{run.delivered} delivered, {rate:.0f} msg/s while sending, {end}"
         )
-    print(runs[-1][4].strip().splitlines()[0] if runs[-1][4].strip() else "")
+    print(runs[-1].output.strip())
     print(f"subscribers {count}; faults planned {planned}; injected {dict(relay.injected)}")
     print(
         f"delivered {len(delivered)}, failed {counts['failed']}, unknown {counts['unknown']}, "

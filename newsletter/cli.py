@@ -462,17 +462,26 @@ def send(
             raise typer.Exit(1)
         return
     options = SendOptions(resume, retry_failed, resend_unknown, smtp_host, smtp_port)
-    with _progress("send") as bar:
-        task = bar.add_task("", total=None)
+    bar = _progress("send")
+    task = bar.add_task("", total=None)
+
+    def start(total: int) -> None:  # only once the checks passed: errors stay one line
+        bar.update(task, total=total)
+        bar.start()
+
+    try:
         report = send_issue(
             workspace,
             loaded,
             options,
-            on_start=lambda total: bar.update(task, total=total),
+            on_start=start,
             progress=lambda status: bar.update(
                 task, advance=status != "deferred", description=status
             ),
         )
+    finally:
+        if bar.live.is_started:
+            bar.stop()
     _send_report(report)
 
 

@@ -14,7 +14,14 @@ import secrets
 from email.headerregistry import Address
 
 from newsletter.config import Workspace
-from newsletter.deliver.mime import Skeleton, check_headers, message_digest, skeleton, to_header
+from newsletter.deliver.mime import (
+    Skeleton,
+    check_headers,
+    header_text,
+    message_digest,
+    skeleton,
+    to_header,
+)
 from newsletter.deliver.subscribers import TOKEN_LENGTH
 from newsletter.deliver.unsubscribe import unsubscribe
 from newsletter.errors import RenderError
@@ -60,9 +67,13 @@ class Personaliser:
         """The issue's email for one recipient, as bytes ready to send."""
         if len(token) != len(self.placeholder) or not token.isalnum():
             raise RenderError(f"a recipient token must be {TOKEN_LENGTH} letters or digits")
+        try:  # names and addresses were checked on the way in; this is the last guard
+            to = Address(header_text(name), addr_spec=email)
+        except ValueError as exc:
+            raise RenderError(f"cannot address this recipient: {exc}", field=email) from None
         key = message_key(self.workspace, self.issue, token)
         data = (
-            self.skeleton.data.replace(self.to_line, to_header(Address(name, addr_spec=email)), 1)
+            self.skeleton.data.replace(self.to_line, to_header(to), 1)
             .replace(self.digest, message_digest(key).encode(), 1)
             .replace(self.placeholder.encode(), token.encode())
         )
