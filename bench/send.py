@@ -159,7 +159,7 @@ def report(
             f"run {n}: first delivery {run.first_delivery:.2f} s after start, "
             f"{run.delivered} delivered, {rate:.0f} msg/s while sending, {end}"
         )
-    print(runs[-1].output.strip())
+    print("last run's report:", runs[-1].output.strip().splitlines()[0])
     print(f"subscribers {count}; faults planned {planned}; injected {dict(relay.injected)}")
     print(
         f"delivered {len(delivered)}, failed {counts['failed']}, unknown {counts['unknown']}, "
