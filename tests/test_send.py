@@ -306,3 +306,21 @@ def test_smtp_settings_errors_are_one_line(ready: Workspace, seed_issue: Issue) 
     result = run_cli("-w", str(ready.root), "send", seed_issue.slug)
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert "final_reply_timeout" in result.stderr
+
+
+def test_a_long_unsubscribe_url_stays_one_readable_url_in_the_header(
+    workspace: Workspace, seed_issue: Issue
+) -> None:
+    long_url = (
+        "https://newsletters.example-organisation.org/a/long/path/unsubscribe?list=d&t={token}"
+    )
+    config = workspace.root / "sources.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "  note_label:", f'  unsubscribe_url: "{long_url}"\n  note_label:'
+        )
+    )
+    configured = load_workspace(workspace.root)
+    raw = Personaliser(configured, seed_issue).message(reader(1), "Reader 1", "c" * 32)
+    header = message_from_bytes(raw, policy=default)["List-Unsubscribe"]
+    assert f"<{long_url.replace('{token}', 'c' * 32)}>" in header and "=?" not in header

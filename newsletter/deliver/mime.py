@@ -39,6 +39,8 @@ __all__ = [
 _ENCODED_WORD = re.compile(r"=\?")
 _BASE_HEADERS = ("Subject", "From", "Date", "Message-ID", "MIME-Version", "Content-Type")
 _LIST_HEADERS = ("List-Id", "List-Unsubscribe")
+# Headers set from source lines (only List-Unsubscribe) are written as folded here.
+_POLICY = SMTP.clone(refold_source="none")
 
 
 def header_text(value: str) -> str:
@@ -120,14 +122,14 @@ def skeleton(
     35 KB issue, too slow for one message per recipient): the parts are built
     around short markers, which `fill` replaces with binascii's C encoding.
     """
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=_POLICY)
     _address_headers(message, settings, subject)
     if to is not None:
         message["To"] = _recipient(to)
     message["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
     message["Message-ID"] = f"<{message_digest(message_key)}@{message['From'].addresses[0].domain}>"
     message["List-Id"] = list_id(settings)
-    message["List-Unsubscribe"] = unsubscribe.header
+    _list_unsubscribe(message, unsubscribe)
     if unsubscribe.url:  # RFC 8058 one-click needs an https target
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     marker = secrets.token_hex(16)
@@ -139,6 +141,15 @@ def skeleton(
     expected = frozenset(expected_headers(settings, unsubscribe, to=to is not None))
     check_headers(data, expected)
     return Skeleton(data, marker, expected)
+
+
+def _list_unsubscribe(message: EmailMessage, unsubscribe: Unsubscribe) -> None:
+    """`List-Unsubscribe` folded between its URLs and never encoded: the email package
+    would turn a URL longer than a line into RFC 2047 encoded-words, which no client
+    reads as a link (RFC 2369 wants the bare URLs in angle brackets)."""
+    targets = [strip_controls(t) for t in (unsubscribe.mailto, unsubscribe.url) if t]
+    folded = ",\r\n ".join(f"<{target}>" for target in targets)
+    message.set_raw(*message.policy.header_source_parse([f"List-Unsubscribe: {folded}\r\n"]))
 
 
 def message_digest(message_key: str) -> str:
