@@ -24,8 +24,10 @@ __all__ = [
     "next_issue_number",
     "next_story_path",
     "read_issue",
+    "read_issue_file",
     "read_story",
     "resolve_issue",
+    "story_files",
     "write_issue",
     "write_story",
 ]
@@ -39,9 +41,9 @@ _HANDLER = frontmatter.YAMLHandler()
 M = TypeVar("M", Story, Issue)
 
 
-def read_story(path: Path) -> Story:
-    """A story file -> `Story`; errors name the file, line and field."""
-    meta, fm, body = _read(path)
+def read_story(path: Path, text: str | None = None) -> Story:
+    """A story file (or its `text`, already read) -> `Story`; errors name file, line, field."""
+    meta, fm, body = _read(path, text)
     summary, note = _split_note(body)
     return _model(Story, meta, fm, path, summary=summary, note=note)
 
@@ -54,10 +56,14 @@ def write_story(path: Path, story: Story, *, force: bool = False) -> None:
 
 def read_issue(folder: Path) -> Issue:
     """An issue folder -> `Issue` with its stories in file-name order."""
-    path = folder / ISSUE_FILE
-    meta, fm, intro = _read(path)
-    stories = [read_story(story) for story in _story_files(folder)]
-    return _model(Issue, meta, fm, path, intro=intro, stories=stories, path=folder)
+    stories = [read_story(story) for story in story_files(folder)]
+    return read_issue_file(folder / ISSUE_FILE).model_copy(update={"stories": stories})
+
+
+def read_issue_file(path: Path, text: str | None = None) -> Issue:
+    """An `issue.md` (or its already read `text`) -> `Issue` without its stories."""
+    meta, fm, intro = _read(path, text)
+    return _model(Issue, meta, fm, path, intro=intro, path=path.parent)
 
 
 def write_issue(issue: Issue, *, force: bool = False) -> None:
@@ -132,7 +138,7 @@ def next_issue_number(workspace: Workspace) -> int:
 
 def next_story_path(folder: Path, title: str) -> Path:
     """`NN-<slug>.md` after the last story of `folder`, its slug unlike any other there."""
-    files = _story_files(folder)
+    files = story_files(folder)
     number = max((int(_STORY_FILE.match(p.name)[1]) for p in files), default=0) + 1
     slugs = {p.stem.split("-", 1)[1] for p in files}
     return folder / f"{number:02d}-{unique_slug(slugify(title), slugs)}.md"
@@ -142,13 +148,14 @@ def _issue_folders(workspace: Workspace) -> list[Path]:
     return sorted(p.parent for p in workspace.issues_dir.glob(f"*/{ISSUE_FILE}"))
 
 
-def _story_files(folder: Path) -> list[Path]:
+def story_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.md") if _STORY_FILE.match(p.name))
 
 
-def _read(path: Path) -> tuple[dict[str, Any], str, str]:
+def _read(path: Path, text: str | None = None) -> tuple[dict[str, Any], str, str]:
     """Front matter as data and as text, and the body, of a Markdown file."""
-    text = read_text(path, StoryError)
+    if text is None:
+        text = read_text(path, StoryError)
     if not _HANDLER.detect(text):
         raise StoryError(
             "no front matter: the file must start with a '---' line", path=path, line=1

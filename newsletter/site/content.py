@@ -1,0 +1,253 @@
+"""Read phase: issue and story files -> `Archive`, with a content-hash cache.
+
+Each Markdown file is parsed and converted to HTML once per content: the
+result is kept in `.newsletter/site-cache.pickle` under the hash of the file's
+path and bytes, so a rebuild reads and hashes files but converts only the ones
+that changed. A cold read converts in several processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import os
+import pickle
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import nh3
+
+from newsletter.config import Workspace
+from newsletter.editorial import ISSUE_FILE, read_issue_file, read_story, story_files
+from newsletter.errors import NewsletterError, StoryError
+from newsletter.fileio import atomic_write
+from newsletter.render.markdown import to_html
+
+__all__ = ["Archive", "IssueDoc", "StoryDoc", "read_archive"]
+
+# Bump when what a parsed file turns into changes: the old cache is then ignored.
+CACHE_VERSION = 1
+CACHE_NAME = "site-cache.pickle"
+# Below this many files to convert, starting processes costs more than it saves.
+PARALLEL_FROM = 200
+EXCERPT_WORDS = 40
+
+
+@dataclass(frozen=True)
+class StoryDoc:
+    """One story file as the site shows it: metadata and ready, sanitised HTML."""
+
+    file: str  # path relative to the workspace
+    digest: str  # hash of the path and bytes: the story's identity for incremental builds
+    number: int
+    anchor: str
+    title: str
+    url: str | None
+    source: str | None
+    published: dt.date | None
+    tags: tuple[str, ...]
+    language: str | None
+    summary_html: str
+    note_html: str
+    excerpt: str  # plain text, the first words of the summary
+
+
+@dataclass(frozen=True)
+class IssueDoc:
+    """One issue folder: `issue.md` as the site shows it, and its stories in order."""
+
+    slug: str
+    digest: str
+    title: str
+    date: dt.date
+    number: int | None
+    status: str
+    preheader: str
+    intro_html: str
+    stories: tuple[StoryDoc, ...]
+
+
+Doc = StoryDoc | IssueDoc
+
+
+@dataclass(frozen=True)
+class Archive:
+    """Every issue of the workspace, oldest first, and how many files were converted."""
+
+    issues: tuple[IssueDoc, ...]
+    converted: int
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A parse error carried back from a worker process (exceptions lose their fields)."""
+
+    message: str
+    path: str | None
+    line: int | None
+    field: str | None
+
+    def raise_(self) -> None:
+        raise StoryError(self.message, path=self.path, line=self.line, field=self.field)
+
+
+def read_archive(workspace: Workspace, *, use_cache: bool = True) -> Archive:
+    """Read every issue and story file, converting only files not in the cache."""
+    files = _content_files(workspace)
+    raw = {rel: _read_bytes(workspace.root / rel) for rel in files}
+    digests = {rel: _digest(rel, data) for rel, data in raw.items()}
+    cache = _load_cache(workspace) if use_cache else {}
+    todo = [(rel, raw[rel]) for rel in files if digests[rel] not in cache]
+    parsed = _parse_all(workspace.root, todo, digests)
+    docs = {digests[rel]: cache.get(digests[rel]) or parsed[digests[rel]] for rel in files}
+    _save_cache(workspace, docs, changed=bool(todo) or len(docs) != len(cache))
+    issues = _assemble(files, digests, docs)
+    return Archive(issues=issues, converted=len(todo))
+
+
+def _content_files(workspace: Workspace) -> list[str]:
+    """`issue.md` then the story files of every issue folder, relative to the workspace."""
+    out: list[str] = []
+    for issue_file in sorted(workspace.issues_dir.glob(f"*/{ISSUE_FILE}")):
+        folder = issue_file.parent
+        for path in (issue_file, *story_files(folder)):
+            out.append(path.relative_to(workspace.root).as_posix())
+    return out
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise StoryError(f"cannot read: {exc.strerror or exc}", path=path) from None
+
+
+def _digest(rel: str, data: bytes) -> str:
+    return hashlib.blake2b(rel.encode() + b"\0" + data, digest_size=16).hexdigest()
+
+
+def _parse_all(
+    root: Path, todo: list[tuple[str, bytes]], digests: dict[str, str]
+) -> dict[str, Doc]:
+    """Parse and convert files; many files go to a process pool."""
+    jobs = [(str(root), rel, data) for rel, data in todo]
+    if len(jobs) < PARALLEL_FROM:
+        results: Iterable[Doc | _Failure] = map(_parse_job, jobs)
+        return _collect(todo, results, digests)
+    workers = min(os.cpu_count() or 1, 8)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+        return _collect(todo, results, digests)
+
+
+def _collect(
+    todo: list[tuple[str, bytes]],
+    results: Iterable[Doc | _Failure],
+    digests: dict[str, str],
+) -> dict[str, Doc]:
+    out: dict[str, Doc] = {}
+    for (rel, _), doc in zip(todo, results, strict=True):
+        if isinstance(doc, _Failure):
+            doc.raise_()
+        out[digests[rel]] = doc  # type: ignore[assignment]
+    return out
+
+
+def _parse_job(job: tuple[str, str, bytes]) -> Doc | _Failure:
+    """One file -> its doc (runs in a worker process)."""
+    root, rel, data = job
+    path = Path(root) / rel
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _Failure(f"not UTF-8 text (bad byte at offset {exc.start})", str(path), None, None)
+    try:
+        if path.name == ISSUE_FILE:
+            return _issue_doc(path, text)
+        return _story_doc(path, text, rel)
+    except NewsletterError as exc:
+        return _Failure(exc.message, str(exc.path) if exc.path else None, exc.line, exc.field)
+
+
+def _issue_doc(path: Path, text: str) -> IssueDoc:
+    issue = read_issue_file(path, text)
+    return IssueDoc(
+        slug=path.parent.name,
+        digest="",
+        title=issue.title,
+        date=issue.date,
+        number=issue.number,
+        status=issue.status,
+        preheader=issue.preheader,
+        intro_html=to_html(issue.intro) if issue.intro else "",
+        stories=(),
+    )
+
+
+def _story_doc(path: Path, text: str, rel: str) -> StoryDoc:
+    story = read_story(path, text)
+    summary_html = to_html(story.summary)
+    language = (story.model_extra or {}).get("language")
+    return StoryDoc(
+        file=rel,
+        digest="",
+        number=int(path.name.split("-", 1)[0]),
+        anchor=story.anchor,
+        title=story.title,
+        url=story.url,
+        source=story.source,
+        published=story.published,
+        tags=tuple(str(tag) for tag in story.tags),
+        language=str(language) if language else None,
+        summary_html=summary_html,
+        note_html=to_html(story.note) if story.note else "",
+        excerpt=_excerpt(summary_html),
+    )
+
+
+def _excerpt(summary_html: str) -> str:
+    """The summary's first words as plain text."""
+    words = html.unescape(nh3.clean(summary_html, tags=set())).split()
+    more = "…" if len(words) > EXCERPT_WORDS else ""
+    return " ".join(words[:EXCERPT_WORDS]) + more
+
+
+def _assemble(
+    files: list[str], digests: dict[str, str], docs: dict[str, Doc]
+) -> tuple[IssueDoc, ...]:
+    """Group story docs under their issue docs, each stamped with its digest."""
+    issues: list[IssueDoc] = []
+    stories: dict[str, list[StoryDoc]] = {}
+    for rel in files:
+        doc = docs[digests[rel]]
+        folder = rel.rsplit("/", 2)[-2]
+        if isinstance(doc, IssueDoc):
+            issues.append(replace(doc, digest=digests[rel]))
+        else:
+            stories.setdefault(folder, []).append(replace(doc, digest=digests[rel]))
+    whole = [replace(issue, stories=tuple(stories.get(issue.slug, ()))) for issue in issues]
+    return tuple(sorted(whole, key=lambda i: (i.date, i.number or 0, i.slug)))
+
+
+def _cache_path(workspace: Workspace) -> Path:
+    return workspace.root / ".newsletter" / CACHE_NAME
+
+
+def _load_cache(workspace: Workspace) -> dict[str, Doc]:
+    """The cached docs by digest; a missing, old or unreadable cache is just empty."""
+    try:
+        with _cache_path(workspace).open("rb") as handle:
+            version, docs = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return {}
+    return docs if version == CACHE_VERSION else {}
+
+
+def _save_cache(workspace: Workspace, docs: dict[str, Doc], *, changed: bool) -> None:
+    """Keep exactly the current files' docs, so the cache never grows stale."""
+    if changed or not _cache_path(workspace).exists():
+        data = pickle.dumps((CACHE_VERSION, docs), protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write(_cache_path(workspace), data, force=True)

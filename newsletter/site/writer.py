@@ -1,0 +1,190 @@
+"""Write phase: render the pages whose inputs changed, write the ones whose bytes changed,
+delete the ones that are gone.
+
+`.newsletter/site-build.json` records, for every output, the hash of what it was
+built from and the hash of what was written. Many pages render in forked
+worker processes, which share the site model with the parent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, TemplateError, TemplateSyntaxError
+
+from newsletter.errors import RenderError
+from newsletter.fileio import atomic_write
+from newsletter.site.pages import Page
+
+__all__ = ["Manifest", "WriteReport", "fingerprint", "write_pages"]
+
+MANIFEST_VERSION = 1
+# Below this many pages to render, forking workers costs more than it saves.
+PARALLEL_FROM = 400
+
+
+@dataclass
+class Manifest:
+    """What each output was built from (`key`) and what it holds (`sha`)."""
+
+    path: Path
+    outputs: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        """The recorded build; missing or unreadable means "nothing is known"."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls(path)
+        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+            return cls(path)
+        return cls(path, {k: (v[0], v[1]) for k, v in data["outputs"].items()})
+
+    def forget(self) -> None:
+        """Drop the record on disk while outputs change, so a crash means a full rebuild."""
+        self.path.unlink(missing_ok=True)
+
+    def save(self) -> None:
+        data = {"version": MANIFEST_VERSION, "outputs": dict(sorted(self.outputs.items()))}
+        atomic_write(self.path, json.dumps(data, separators=(",", ":")), force=True)
+
+
+@dataclass
+class WriteReport:
+    """What a build did to `build/site/`."""
+
+    rendered: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def pages_changed(self) -> bool:
+        """True when an HTML page was written or deleted: the search index is out of date."""
+        return any(p.endswith(".html") for p in (*self.written, *self.deleted))
+
+
+def fingerprint(*parts: str | bytes) -> str:
+    """A short stable hash of strings and bytes."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(part.encode("utf-8") if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def write_pages(
+    env: Environment, pages: list[Page], out: Path, manifest: Manifest, salt: str
+) -> WriteReport:
+    """Bring `out` up to date with `pages`; `salt` stands for everything every page depends on
+    (theme, settings, code version)."""
+    report = WriteReport()
+    keys = {page.path: fingerprint(salt, *page.inputs) for page in pages}
+    todo = [p for p in pages if not _current(manifest, out, p.path, keys[p.path])]
+    report.unchanged = len(pages) - len(todo)
+    if todo or _stale(manifest, keys):
+        manifest.forget()
+    for path, sha, written in _render_all(env, todo, out, manifest):
+        manifest.outputs[path] = (keys[path], sha)
+        report.rendered.append(path)
+        if written:
+            report.written.append(path)
+    report.deleted = _delete(out, manifest, _stale(manifest, keys))
+    manifest.save()
+    return report
+
+
+def _current(manifest: Manifest, out: Path, path: str, key: str) -> bool:
+    recorded = manifest.outputs.get(path)
+    return recorded is not None and recorded[0] == key and (out / path).is_file()
+
+
+def _stale(manifest: Manifest, keys: dict[str, str]) -> list[str]:
+    return sorted(set(manifest.outputs) - set(keys))
+
+
+# The forked workers read these instead of receiving them pickled.
+_JOBS: tuple[Environment, list[Page], Path, dict[str, tuple[str, str]]] | None = None
+
+
+def _render_all(
+    env: Environment, todo: list[Page], out: Path, manifest: Manifest
+) -> Iterable[tuple[str, str, bool]]:
+    global _JOBS
+    _JOBS = (env, todo, out, manifest.outputs)
+    try:
+        if len(todo) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+            return _render_range((0, len(todo)))
+        workers = min(os.cpu_count() or 1, 8)
+        step = -(-len(todo) // (workers * 4))
+        ranges = [(start, min(start + step, len(todo))) for start in range(0, len(todo), step)]
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            return [row for rows in pool.map(_render_range, ranges) for row in rows]
+    finally:
+        _JOBS = None
+
+
+def _render_range(bounds: tuple[int, int]) -> list[tuple[str, str, bool]]:
+    """Render and write pages `start` to `end` of the jobs: (path, sha, written)."""
+    assert _JOBS is not None
+    env, todo, out, recorded = _JOBS
+    rows = []
+    for page in todo[bounds[0] : bounds[1]]:
+        data = render(env, page).encode("utf-8")
+        sha = fingerprint(data)
+        target = out / page.path
+        old = recorded.get(page.path)
+        fresh = old is None or old[1] != sha or not target.is_file()
+        if fresh:
+            _write(target, data)
+        rows.append((page.path, sha, fresh))
+    return rows
+
+
+def render(env: Environment, page: Page) -> str:
+    """One page's text; template errors name the template and line."""
+    try:
+        if page.produce is not None:
+            return page.produce(env)
+        context = {"root": "../" * page.path.count("/"), **page.context}
+        return env.get_template(page.template).render(page=page, **context)
+    except TemplateSyntaxError as exc:
+        raise RenderError(exc.message or "syntax error", path=exc.name, line=exc.lineno) from None
+    except TemplateError as exc:
+        raise RenderError(f"{page.path}: {exc.message or exc}", path=page.template) from None
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Replace atomically but without fsync: outputs can always be built again."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _delete(out: Path, manifest: Manifest, stale: list[str]) -> list[str]:
+    """Remove outputs no page makes any more, and folders they leave empty."""
+    for path in stale:
+        (out / path).unlink(missing_ok=True)
+        del manifest.outputs[path]
+        for parent in (out / path).parents:
+            if parent == out or any(parent.iterdir()):
+                break
+            parent.rmdir()
+    return stale
