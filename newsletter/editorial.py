@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ __all__ = [
     "read_story",
     "resolve_issue",
     "story_files",
+    "story_names",
     "write_issue",
     "write_story",
 ]
@@ -149,7 +151,17 @@ def _issue_folders(workspace: Workspace) -> list[Path]:
 
 
 def story_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.md") if _STORY_FILE.match(p.name))
+    """The story files of an issue folder, in the order of their numbers."""
+    return [folder / name for name in story_names(folder)]
+
+
+def story_names(folder: Path) -> list[str]:
+    """The file names of `story_files` (listing without Path objects: the site reads 10,000s)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return sorted(name for name in names if _STORY_FILE.match(name))
 
 
 def _read(path: Path, text: str | None = None) -> tuple[dict[str, Any], str, str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import nh3
 
 from newsletter.config import Workspace
-from newsletter.editorial import ISSUE_FILE, read_issue_file, read_story, story_files
+from newsletter.editorial import ISSUE_FILE, read_issue_file, read_story, story_names
 from newsletter.errors import NewsletterError, StoryError
 from newsletter.fileio import atomic_write
 from newsletter.render.markdown import to_html
@@ -29,7 +29,7 @@ from newsletter.render.markdown import to_html
 __all__ = ["Archive", "IssueDoc", "StoryDoc", "read_archive"]
 
 # Bump when what a parsed file turns into changes: the old cache is then ignored.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 CACHE_NAME = "site-cache.pickle"
 # Below this many files to convert, starting processes costs more than it saves.
 PARALLEL_FROM = 200
@@ -96,12 +96,13 @@ class _Failure:
 
 def read_archive(workspace: Workspace, *, use_cache: bool = True) -> Archive:
     """Read every issue and story file, converting only files not in the cache."""
+    root = workspace.root
     files = _content_files(workspace)
-    raw = {rel: _read_bytes(workspace.root / rel) for rel in files}
+    raw = {rel: _read_bytes(root, rel) for rel in files}
     digests = {rel: _digest(rel, data) for rel, data in raw.items()}
     cache = _load_cache(workspace) if use_cache else {}
-    todo = [(rel, raw[rel]) for rel in files if digests[rel] not in cache]
-    parsed = _parse_all(workspace.root, todo, digests)
+    todo = [(str(root), rel, raw[rel], digests[rel]) for rel in files if digests[rel] not in cache]
+    parsed = _parse_all(todo)
     docs = {digests[rel]: cache.get(digests[rel]) or parsed[digests[rel]] for rel in files}
     _save_cache(workspace, docs, changed=bool(todo) or len(docs) != len(cache))
     issues = _assemble(files, digests, docs)
@@ -111,54 +112,52 @@ def read_archive(workspace: Workspace, *, use_cache: bool = True) -> Archive:
 def _content_files(workspace: Workspace) -> list[str]:
     """`issue.md` then the story files of every issue folder, relative to the workspace."""
     out: list[str] = []
-    for issue_file in sorted(workspace.issues_dir.glob(f"*/{ISSUE_FILE}")):
-        folder = issue_file.parent
-        for path in (issue_file, *story_files(folder)):
-            out.append(path.relative_to(workspace.root).as_posix())
+    issues = workspace.issues_dir
+    folders = sorted(p.name for p in issues.iterdir()) if issues.is_dir() else []
+    for name in folders:
+        if os.path.isfile(os.path.join(issues, name, ISSUE_FILE)):
+            prefix = f"{issues.name}/{name}/"
+            out.append(prefix + ISSUE_FILE)
+            out.extend(prefix + story for story in story_names(issues / name))
     return out
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(root: Path, rel: str) -> bytes:
     try:
-        return path.read_bytes()
+        with open(os.path.join(root, rel), "rb") as handle:
+            return handle.read()
     except OSError as exc:
-        raise StoryError(f"cannot read: {exc.strerror or exc}", path=path) from None
+        raise StoryError(f"cannot read: {exc.strerror or exc}", path=root / rel) from None
 
 
 def _digest(rel: str, data: bytes) -> str:
     return hashlib.blake2b(rel.encode() + b"\0" + data, digest_size=16).hexdigest()
 
 
-def _parse_all(
-    root: Path, todo: list[tuple[str, bytes]], digests: dict[str, str]
-) -> dict[str, Doc]:
+Job = tuple[str, str, bytes, str]  # workspace root, relative path, bytes, digest
+
+
+def _parse_all(jobs: list[Job]) -> dict[str, Doc]:
     """Parse and convert files; many files go to a process pool."""
-    jobs = [(str(root), rel, data) for rel, data in todo]
     if len(jobs) < PARALLEL_FROM:
-        results: Iterable[Doc | _Failure] = map(_parse_job, jobs)
-        return _collect(todo, results, digests)
+        return _collect(map(_parse_job, jobs))
     workers = min(os.cpu_count() or 1, 8)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
-        return _collect(todo, results, digests)
+        return _collect(pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
 
 
-def _collect(
-    todo: list[tuple[str, bytes]],
-    results: Iterable[Doc | _Failure],
-    digests: dict[str, str],
-) -> dict[str, Doc]:
+def _collect(results: Iterable[Doc | _Failure]) -> dict[str, Doc]:
     out: dict[str, Doc] = {}
-    for (rel, _), doc in zip(todo, results, strict=True):
+    for doc in results:
         if isinstance(doc, _Failure):
             doc.raise_()
-        out[digests[rel]] = doc  # type: ignore[assignment]
+        out[doc.digest] = doc  # type: ignore[union-attr]
     return out
 
 
-def _parse_job(job: tuple[str, str, bytes]) -> Doc | _Failure:
+def _parse_job(job: Job) -> Doc | _Failure:
     """One file -> its doc (runs in a worker process)."""
-    root, rel, data = job
+    root, rel, data, digest = job
     path = Path(root) / rel
     try:
         text = data.decode("utf-8")
@@ -166,17 +165,17 @@ def _parse_job(job: tuple[str, str, bytes]) -> Doc | _Failure:
         return _Failure(f"not UTF-8 text (bad byte at offset {exc.start})", str(path), None, None)
     try:
         if path.name == ISSUE_FILE:
-            return _issue_doc(path, text)
-        return _story_doc(path, text, rel)
+            return _issue_doc(path, text, digest)
+        return _story_doc(path, text, rel, digest)
     except NewsletterError as exc:
         return _Failure(exc.message, str(exc.path) if exc.path else None, exc.line, exc.field)
 
 
-def _issue_doc(path: Path, text: str) -> IssueDoc:
+def _issue_doc(path: Path, text: str, digest: str) -> IssueDoc:
     issue = read_issue_file(path, text)
     return IssueDoc(
         slug=path.parent.name,
-        digest="",
+        digest=digest,
         title=issue.title,
         date=issue.date,
         number=issue.number,
@@ -187,13 +186,13 @@ def _issue_doc(path: Path, text: str) -> IssueDoc:
     )
 
 
-def _story_doc(path: Path, text: str, rel: str) -> StoryDoc:
+def _story_doc(path: Path, text: str, rel: str, digest: str) -> StoryDoc:
     story = read_story(path, text)
     summary_html = to_html(story.summary)
     language = (story.model_extra or {}).get("language")
     return StoryDoc(
         file=rel,
-        digest="",
+        digest=digest,
         number=int(path.name.split("-", 1)[0]),
         anchor=story.anchor,
         title=story.title,
@@ -218,16 +217,15 @@ def _excerpt(summary_html: str) -> str:
 def _assemble(
     files: list[str], digests: dict[str, str], docs: dict[str, Doc]
 ) -> tuple[IssueDoc, ...]:
-    """Group story docs under their issue docs, each stamped with its digest."""
+    """Group story docs under their issue docs."""
     issues: list[IssueDoc] = []
     stories: dict[str, list[StoryDoc]] = {}
     for rel in files:
         doc = docs[digests[rel]]
-        folder = rel.rsplit("/", 2)[-2]
         if isinstance(doc, IssueDoc):
-            issues.append(replace(doc, digest=digests[rel]))
+            issues.append(doc)
         else:
-            stories.setdefault(folder, []).append(replace(doc, digest=digests[rel]))
+            stories.setdefault(rel.rsplit("/", 2)[-2], []).append(doc)
     whole = [replace(issue, stories=tuple(stories.get(issue.slug, ()))) for issue in issues]
     return tuple(sorted(whole, key=lambda i: (i.date, i.number or 0, i.slug)))
 

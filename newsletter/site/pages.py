@@ -24,6 +24,14 @@ UNLISTED = frozenset({"404.html", "search.html"})
 __all__ = ["Group", "IssueView", "Page", "Pager", "SiteModel", "StoryView", "model", "pages"]
 
 
+def _adopt(view: object, doc: object) -> None:
+    """Give the view its doc's fields as plain attributes (templates read them thousands of
+    times; plain attributes are much faster than delegating lookups)."""
+    for name, value in doc.__dict__.items():
+        if not hasattr(view, name):
+            setattr(view, name, value)
+
+
 @dataclass(eq=False)
 class IssueView:
     """An issue as the site shows it: its doc, its page and its neighbours."""
@@ -34,8 +42,8 @@ class IssueView:
     prev: IssueView | None = None
     next: IssueView | None = None
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.doc, name)
+    def __post_init__(self) -> None:
+        _adopt(self, self.doc)
 
     @property
     def token(self) -> str:
@@ -55,8 +63,8 @@ class StoryView:
     prev: StoryView | None = None
     next: StoryView | None = None
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.doc, name)
+    def __post_init__(self) -> None:
+        _adopt(self, self.doc)
 
     @property
     def nav_token(self) -> str:
@@ -150,8 +158,9 @@ def _link(items: Sequence[IssueView] | Sequence[StoryView]) -> None:
 def _groups(kind: str, pairs: Iterator[tuple[str, StoryView]]) -> list[Group]:
     """Stories grouped by the slug of a tag or source name ("AI" and "ai" are one tag)."""
     groups: dict[str, Group] = {}
+    slugs: dict[str, str] = {}  # a tag recurs thousands of times; slugify it once
     for name, story in pairs:
-        slug = slugify(name, fallback=kind)
+        slug = slugs.get(name) or slugs.setdefault(name, slugify(name, fallback=kind))
         group = groups.setdefault(slug, Group(kind, name, slug, []))
         if not group.stories or group.stories[-1] is not story:
             group.stories.append(story)

@@ -12,7 +12,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -75,11 +74,8 @@ class WriteReport:
 
 def fingerprint(*parts: str | bytes) -> str:
     """A short stable hash of strings and bytes."""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        digest.update(part.encode("utf-8") if isinstance(part, str) else part)
-        digest.update(b"\0")
-    return digest.hexdigest()
+    raw = [part.encode("utf-8") if isinstance(part, str) else part for part in parts]
+    return hashlib.blake2b(b"\0".join(raw), digest_size=16).hexdigest()
 
 
 def write_pages(
@@ -105,7 +101,7 @@ def write_pages(
 
 def _current(manifest: Manifest, out: Path, path: str, key: str) -> bool:
     recorded = manifest.outputs.get(path)
-    return recorded is not None and recorded[0] == key and (out / path).is_file()
+    return recorded is not None and recorded[0] == key and os.path.isfile(os.path.join(out, path))
 
 
 def _stale(manifest: Manifest, keys: dict[str, str]) -> list[str]:
@@ -165,16 +161,20 @@ def render(env: Environment, page: Page) -> str:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Replace atomically but without fsync: outputs can always be built again."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Replace atomically (a server never sends half a page) but without fsync: outputs can
+    always be built again. The temporary name is unique per process: workers never share one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        handle = tmp.open("wb")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = tmp.open("wb")
+    try:
+        with handle:
             handle.write(data)
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
