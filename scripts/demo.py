@@ -47,6 +47,7 @@ def main() -> None:
     newsletter(workspace, "check", seed_issue)
     rendered = newsletter(workspace, "render", seed_issue).splitlines()
     index = newsletter(workspace, "build")
+    newsletter(workspace, "check", "--site")  # every internal link of the archive resolves
 
     print("\nDone. Open these in a browser or mail client:")
     print(f"  email: {next(p for p in rendered if p.endswith('email.html'))}")
