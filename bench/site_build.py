@@ -3,7 +3,8 @@
     python bench/site_build.py [--issues 1000] [--stories 10] [--words 250] [--keep DIR]
 
 Generates a workspace in a temporary folder (issues of stories of about 250
-words, with tags, sources, URLs and dates), then times, each in a fresh
+words, with tags, sources, URLs and dates; a third of them use Markdown
+syntax), then times, each in a fresh
 process as the CLI would run it:
 
 - a cold full build without the search index, and one with it;
@@ -88,6 +89,9 @@ def paragraph(rng: random.Random, words: int) -> str:
 
 def story(rng: random.Random, issue: int, n: int, words: int) -> str:
     tags = ", ".join(sorted(rng.sample(TAGS, rng.randint(1, 3))))
+    # A third of the stories use Markdown (a link, emphasis, R&D): they take Python-Markdown's
+    # full path; the rest are plain prose, as most summaries are.
+    extra = " See *the* [report](https://example.org/r) on R&D." if rng.random() < 0.33 else ""
     return (
         "---\n"
         f"title: {json.dumps(f'Story {n} of issue {issue}: {paragraph(rng, 6)[:-1]}')}\n"
@@ -96,7 +100,7 @@ def story(rng: random.Random, issue: int, n: int, words: int) -> str:
         f"published: 2020-01-{1 + n:02d}\n"
         f"tags: [{tags}]\n"
         "---\n"
-        f"{paragraph(rng, words // 2 - 40)}\n\n{paragraph(rng, words // 2 - 40)}\n\n"
+        f"{paragraph(rng, words // 2 - 40)}\n\n{paragraph(rng, words // 2 - 40)}{extra}\n\n"
         f"## Editor's Note\n\n{paragraph(rng, 80)}\n"
     )
 

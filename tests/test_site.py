@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -12,12 +13,14 @@ from pathlib import Path
 
 import feedparser
 import html5lib
+import markdown as md
 import pytest
 from conftest import REPO, run_cli
 from site_fixtures import files, story_file
 
 from newsletter.config import Workspace, load_workspace
 from newsletter.editorial import new_issue
+from newsletter.render.markdown import _plain_prose
 from newsletter.site.build import build
 from newsletter.site.linkcheck import check_site
 
@@ -255,3 +258,20 @@ def test_a_broken_story_is_one_line_naming_the_file(archive: Workspace, bad: str
     result = run_cli("-w", str(archive.root), "build")
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert "02-grid-strain.md" in result.stderr
+
+
+def test_plain_prose_shortcut_gives_python_markdowns_bytes(seed_issue) -> None:
+    """Summaries without Markdown syntax skip Python-Markdown; the HTML must be the same."""
+    rng = random.Random(6)
+    alphabet = "ab c-d.1 2\n\n\n’\"'()$%:;,?é漢 \u00a0"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(5000)]
+    texts += [text for story in seed_issue.stories for text in (story.summary, story.note or "")]
+    texts += ["1. a list", "- a list", "a  \nbreak", "# heading", "Title\n===", "    code",
+              "x & y", "snake_case", "[a](https://example.org)", "<b>bold</b>", "a\tb"]  # fmt: skip
+    shortcut = [text for text in texts if _plain_prose(text) is not None]
+    assert len(shortcut) > 1000
+    for text in texts:
+        reference = md.markdown(text, extensions=["sane_lists"], output_format="html")
+        assert _plain_prose(text) in (None, reference), repr(text)
+    for text in texts[-11:]:  # Markdown syntax always goes through Python-Markdown
+        assert _plain_prose(text) is None

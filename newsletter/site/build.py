@@ -90,8 +90,8 @@ def _state(workspace: Workspace) -> Path:
 def _clean(workspace: Workspace, out: Path) -> None:
     """Forget every cache and output: the next build starts from nothing."""
     shutil.rmtree(out, ignore_errors=True)
-    for name in (MANIFEST_NAME, content.CACHE_NAME):
-        (_state(workspace) / name).unlink(missing_ok=True)
+    shutil.rmtree(content.cache_dir(workspace), ignore_errors=True)
+    (_state(workspace) / MANIFEST_NAME).unlink(missing_ok=True)
 
 
 def _environment(workspace: Workspace, site: SiteModel) -> Environment:

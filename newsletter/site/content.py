@@ -1,7 +1,7 @@
 """Read phase: issue and story files -> `Archive`, with a content-hash cache.
 
 Each Markdown file is parsed and converted to HTML once per content: the
-result is kept in `.newsletter/site-cache.pickle` under the hash of the file's
+result is kept in `.newsletter/site-cache/` under the hash of the file's
 path and bytes, so a rebuild reads and hashes files but converts only the ones
 that changed. A cold read converts in several processes.
 """
@@ -26,11 +26,12 @@ from newsletter.errors import NewsletterError, StoryError
 from newsletter.fileio import atomic_write
 from newsletter.render.markdown import to_html
 
-__all__ = ["Archive", "IssueDoc", "StoryDoc", "read_archive"]
+__all__ = ["Archive", "IssueDoc", "StoryDoc", "cache_dir", "read_archive"]
 
 # Bump when what a parsed file turns into changes: the old cache is then ignored.
 CACHE_VERSION = 2
-CACHE_NAME = "site-cache.pickle"
+CACHE_NAME = "site-cache"
+SHARDS = "0123456789abcdef"
 # Below this many files to convert, starting processes costs more than it saves.
 PARALLEL_FROM = 200
 EXCERPT_WORDS = 40
@@ -104,7 +105,7 @@ def read_archive(workspace: Workspace, *, use_cache: bool = True) -> Archive:
     todo = [(str(root), rel, raw[rel], digests[rel]) for rel in files if digests[rel] not in cache]
     parsed = _parse_all(todo)
     docs = {digests[rel]: cache.get(digests[rel]) or parsed[digests[rel]] for rel in files}
-    _save_cache(workspace, docs, changed=bool(todo) or len(docs) != len(cache))
+    _save_cache(workspace, docs, cache)
     issues = _assemble(files, digests, docs)
     return Archive(issues=issues, converted=len(todo))
 
@@ -230,22 +231,31 @@ def _assemble(
     return tuple(sorted(whole, key=lambda i: (i.date, i.number or 0, i.slug)))
 
 
-def _cache_path(workspace: Workspace) -> Path:
+def cache_dir(workspace: Workspace) -> Path:
+    """Where parsed docs are kept: 16 shards by the first digit of their digest, so an edit
+    rewrites one small shard, not the whole cache."""
     return workspace.root / ".newsletter" / CACHE_NAME
 
 
 def _load_cache(workspace: Workspace) -> dict[str, Doc]:
-    """The cached docs by digest; a missing, old or unreadable cache is just empty."""
-    try:
-        with _cache_path(workspace).open("rb") as handle:
-            version, docs = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
-        return {}
-    return docs if version == CACHE_VERSION else {}
+    """The cached docs by digest; a missing, old or unreadable shard is just empty."""
+    docs: dict[str, Doc] = {}
+    for shard in SHARDS:
+        try:
+            with (cache_dir(workspace) / f"{shard}.pickle").open("rb") as handle:
+                version, part = pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+            continue
+        if version == CACHE_VERSION:
+            docs.update(part)
+    return docs
 
 
-def _save_cache(workspace: Workspace, docs: dict[str, Doc], *, changed: bool) -> None:
-    """Keep exactly the current files' docs, so the cache never grows stale."""
-    if changed or not _cache_path(workspace).exists():
-        data = pickle.dumps((CACHE_VERSION, docs), protocol=pickle.HIGHEST_PROTOCOL)
-        atomic_write(_cache_path(workspace), data, force=True)
+def _save_cache(workspace: Workspace, docs: dict[str, Doc], cached: dict[str, Doc]) -> None:
+    """Keep exactly the current files' docs, rewriting only the shards that changed."""
+    for shard in SHARDS:
+        keep = {k: v for k, v in docs.items() if k[0] == shard}
+        path = cache_dir(workspace) / f"{shard}.pickle"
+        if keep.keys() != {k for k in cached if k[0] == shard} or not path.exists():
+            data = pickle.dumps((CACHE_VERSION, keep), protocol=pickle.HIGHEST_PROTOCOL)
+            atomic_write(path, data, force=True)

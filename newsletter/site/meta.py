@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from feedgen.feed import FeedGenerator
 from jinja2 import Environment
 from markupsafe import Markup
 
@@ -49,6 +48,8 @@ def _newest(site: SiteModel) -> list[IssueView]:
 
 
 def _atom(site: SiteModel, env: Environment) -> str:
+    from feedgen.feed import FeedGenerator  # with lxml, only when the feed is written
+
     settings = site.config.newsletter
     feed = FeedGenerator()
     feed.id(settings.url)

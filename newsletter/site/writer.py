@@ -74,8 +74,11 @@ class WriteReport:
 
 def fingerprint(*parts: str | bytes) -> str:
     """A short stable hash of strings and bytes."""
-    raw = [part.encode("utf-8") if isinstance(part, str) else part for part in parts]
-    return hashlib.blake2b(b"\0".join(raw), digest_size=16).hexdigest()
+    if all(isinstance(part, str) for part in parts):
+        raw = "\0".join(parts).encode("utf-8")  # type: ignore[arg-type]
+    else:
+        raw = b"\0".join(p.encode("utf-8") if isinstance(p, str) else p for p in parts)
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 def write_pages(
