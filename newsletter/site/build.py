@@ -70,7 +70,7 @@ def build(
     all_pages = pages(site, meta.feeds(site))
     manifest = writer.Manifest.load(_state(workspace) / MANIFEST_NAME)
     salt = _salt(workspace, drafts=drafts, search=searching)
-    report = writer.write_pages(env, all_pages, out, manifest, salt)
+    report = writer.write_pages(env, all_pages, out, manifest, salt, archive.save_cache)
     searched = _search(out, report, searching)
     return BuildReport(
         index=out / "index.html",

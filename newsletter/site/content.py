@@ -13,7 +13,7 @@ import hashlib
 import html
 import os
 import pickle
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -76,10 +76,15 @@ Doc = StoryDoc | IssueDoc
 
 @dataclass(frozen=True)
 class Archive:
-    """Every issue of the workspace, oldest first, and how many files were converted."""
+    """Every issue of the workspace, oldest first, and how many files were converted.
+
+    `save_cache` keeps the converted files for the next build; the builder calls it
+    while pages render in other processes.
+    """
 
     issues: tuple[IssueDoc, ...]
     converted: int
+    save_cache: Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -105,9 +110,8 @@ def read_archive(workspace: Workspace, *, use_cache: bool = True) -> Archive:
     todo = [(str(root), rel, raw[rel], digests[rel]) for rel in files if digests[rel] not in cache]
     parsed = _parse_all(todo)
     docs = {digests[rel]: cache.get(digests[rel]) or parsed[digests[rel]] for rel in files}
-    _save_cache(workspace, docs, cache)
     issues = _assemble(files, digests, docs)
-    return Archive(issues=issues, converted=len(todo))
+    return Archive(issues, len(todo), lambda: _save_cache(workspace, docs, cache))
 
 
 def _content_files(workspace: Workspace) -> list[str]:

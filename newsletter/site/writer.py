@@ -8,11 +8,12 @@ worker processes, which share the site model with the parent.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,17 +83,22 @@ def fingerprint(*parts: str | bytes) -> str:
 
 
 def write_pages(
-    env: Environment, pages: list[Page], out: Path, manifest: Manifest, salt: str
+    env: Environment,
+    pages: list[Page],
+    out: Path,
+    manifest: Manifest,
+    salt: str,
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> WriteReport:
     """Bring `out` up to date with `pages`; `salt` stands for everything every page depends on
-    (theme, settings, code version)."""
+    (theme, settings, code version). `meanwhile` runs while the pages render."""
     report = WriteReport()
     keys = {page.path: fingerprint(salt, *page.inputs) for page in pages}
     todo = [p for p in pages if not _current(manifest, out, p.path, keys[p.path])]
     report.unchanged = len(pages) - len(todo)
     if todo or _stale(manifest, keys):
         manifest.forget()
-    for path, sha, written in _render_all(env, todo, out, manifest):
+    for path, sha, written in _render_all(env, todo, out, manifest, meanwhile):
         manifest.outputs[path] = (keys[path], sha)
         report.rendered.append(path)
         if written:
@@ -116,21 +122,38 @@ _JOBS: tuple[Environment, list[Page], Path, dict[str, tuple[str, str]]] | None =
 
 
 def _render_all(
-    env: Environment, todo: list[Page], out: Path, manifest: Manifest
+    env: Environment,
+    todo: list[Page],
+    out: Path,
+    manifest: Manifest,
+    meanwhile: Callable[[], None],
 ) -> Iterable[tuple[str, str, bool]]:
     global _JOBS
     _JOBS = (env, todo, out, manifest.outputs)
     try:
         if len(todo) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+            meanwhile()
             return _render_range((0, len(todo)))
-        workers = min(os.cpu_count() or 1, 8)
-        step = -(-len(todo) // (workers * 4))
-        ranges = [(start, min(start + step, len(todo))) for start in range(0, len(todo), step)]
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            return [row for rows in pool.map(_render_range, ranges) for row in rows]
+        return _render_forked(todo, meanwhile)
     finally:
         _JOBS = None
+
+
+def _render_forked(todo: list[Page], meanwhile: Callable[[], None]) -> list[tuple[str, str, bool]]:
+    """Render in forked workers that share the site model with this process."""
+    workers = min(os.cpu_count() or 1, 8)
+    step = -(-len(todo) // (workers * 16))  # small slices: no worker is left with the tail
+    ranges = [(start, min(start + step, len(todo))) for start in range(0, len(todo), step)]
+    # Frozen objects are never scanned by the workers' garbage collector, so the pages of
+    # memory they share with this process are not copied just to be looked at.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = pool.map(_render_range, ranges)  # the workers are forked by now
+            meanwhile()
+            return [row for rows in results for row in rows]
+    finally:
+        gc.unfreeze()
 
 
 def _render_range(bounds: tuple[int, int]) -> list[tuple[str, str, bool]]:
@@ -143,7 +166,7 @@ def _render_range(bounds: tuple[int, int]) -> list[tuple[str, str, bool]]:
         sha = fingerprint(data)
         target = out / page.path
         old = recorded.get(page.path)
-        fresh = old is None or old[1] != sha or not target.is_file()
+        fresh = old is None or old[1] != sha or not os.path.isfile(target)
         if fresh:
             _write(target, data)
         rows.append((page.path, sha, fresh))
