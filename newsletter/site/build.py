@@ -117,7 +117,8 @@ def _salt(workspace: Workspace, *, drafts: bool, search: bool) -> str:
     for folder in workspace.template_dirs:
         for path in sorted((folder / "site").glob("**/*")):
             if path.is_file():
-                theme += [path.relative_to(folder).as_posix(), path.read_bytes()]
+                text = path.read_text(encoding="utf-8", errors="replace")
+                theme += [path.relative_to(folder).as_posix(), text]
     settings = workspace.config.model_dump_json()
     return writer.fingerprint(BUILD_VERSION, settings, str(drafts), str(search), *theme)
 

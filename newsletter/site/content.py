@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import nh3
 
@@ -32,6 +33,7 @@ __all__ = ["Archive", "IssueDoc", "StoryDoc", "cache_dir", "read_archive"]
 CACHE_VERSION = 2
 CACHE_NAME = "site-cache"
 SHARDS = "0123456789abcdef"
+STAMPS = "stamps.pickle"
 # Below this many files to convert, starting processes costs more than it saves.
 PARALLEL_FROM = 200
 EXCERPT_WORDS = 40
@@ -104,14 +106,34 @@ def read_archive(workspace: Workspace, *, use_cache: bool = True) -> Archive:
     """Read every issue and story file, converting only files not in the cache."""
     root = workspace.root
     files = _content_files(workspace)
-    raw = {rel: _read_bytes(root, rel) for rel in files}
-    digests = {rel: _digest(rel, data) for rel, data in raw.items()}
     cache = _load_cache(workspace) if use_cache else {}
-    todo = [(str(root), rel, raw[rel], digests[rel]) for rel in files if digests[rel] not in cache]
+    stamps = {rel: _stamp(root, rel) for rel in files}
+    known = _load(cache_dir(workspace) / STAMPS, {}) if use_cache else {}
+    # A file whose size, mtime and inode are as recorded still has the recorded digest
+    # (as git assumes): a no-change rebuild reads no file.
+    digests = {rel: known[rel][1] for rel in files if known.get(rel, (None,))[0] == stamps[rel]}
+    raw = {rel: _read_bytes(root, rel) for rel in files if digests.get(rel) not in cache}
+    digests.update((rel, _digest(rel, data)) for rel, data in raw.items())
+    todo = [(str(root), rel, raw[rel], digests[rel]) for rel in raw if digests[rel] not in cache]
     parsed = _parse_all(todo)
     docs = {digests[rel]: cache.get(digests[rel]) or parsed[digests[rel]] for rel in files}
     issues = _assemble(files, digests, docs)
-    return Archive(issues, len(todo), lambda: _save_cache(workspace, docs, cache))
+    recorded = {rel: (stamps[rel], digests[rel]) for rel in files}
+
+    def save() -> None:
+        _save_cache(workspace, docs, cache)
+        if recorded != known:
+            _dump(cache_dir(workspace) / STAMPS, recorded)
+
+    return Archive(issues, len(todo), save)
+
+
+def _stamp(root: Path, rel: str) -> tuple[int, int, int]:
+    try:
+        st = os.stat(os.path.join(root, rel))
+    except OSError as exc:
+        raise StoryError(f"cannot read: {exc.strerror or exc}", path=root / rel) from None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def _content_files(workspace: Workspace) -> list[str]:
@@ -241,17 +263,27 @@ def cache_dir(workspace: Workspace) -> Path:
     return workspace.root / ".newsletter" / CACHE_NAME
 
 
+def _load(path: Path, default: Any) -> Any:
+    """A pickled cache file of this version; a missing, old or unreadable one is `default`."""
+    try:
+        with path.open("rb") as handle:
+            version, data = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return default
+    return data if version == CACHE_VERSION else default
+
+
+def _dump(path: Path, data: Any) -> None:
+    atomic_write(
+        path, pickle.dumps((CACHE_VERSION, data), protocol=pickle.HIGHEST_PROTOCOL), force=True
+    )
+
+
 def _load_cache(workspace: Workspace) -> dict[str, Doc]:
-    """The cached docs by digest; a missing, old or unreadable shard is just empty."""
+    """The cached docs by digest, from every shard."""
     docs: dict[str, Doc] = {}
     for shard in SHARDS:
-        try:
-            with (cache_dir(workspace) / f"{shard}.pickle").open("rb") as handle:
-                version, part = pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
-            continue
-        if version == CACHE_VERSION:
-            docs.update(part)
+        docs.update(_load(cache_dir(workspace) / f"{shard}.pickle", {}))
     return docs
 
 
@@ -261,5 +293,4 @@ def _save_cache(workspace: Workspace, docs: dict[str, Doc], cached: dict[str, Do
         keep = {k: v for k, v in docs.items() if k[0] == shard}
         path = cache_dir(workspace) / f"{shard}.pickle"
         if keep.keys() != {k for k in cached if k[0] == shard} or not path.exists():
-            data = pickle.dumps((CACHE_VERSION, keep), protocol=pickle.HIGHEST_PROTOCOL)
-            atomic_write(path, data, force=True)
+            _dump(path, keep)

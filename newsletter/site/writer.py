@@ -73,13 +73,13 @@ class WriteReport:
         return any(p.endswith(".html") for p in (*self.written, *self.deleted))
 
 
-def fingerprint(*parts: str | bytes) -> str:
-    """A short stable hash of strings and bytes."""
-    if all(isinstance(part, str) for part in parts):
-        raw = "\0".join(parts).encode("utf-8")  # type: ignore[arg-type]
-    else:
-        raw = b"\0".join(p.encode("utf-8") if isinstance(p, str) else p for p in parts)
-    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+def fingerprint(*parts: str) -> str:
+    """A short stable hash of strings."""
+    return _hash("\0".join(parts).encode("utf-8"))
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def write_pages(
@@ -163,7 +163,7 @@ def _render_range(bounds: tuple[int, int]) -> list[tuple[str, str, bool]]:
     rows = []
     for page in todo[bounds[0] : bounds[1]]:
         data = render(env, page).encode("utf-8")
-        sha = fingerprint(data)
+        sha = _hash(data)
         target = out / page.path
         old = recorded.get(page.path)
         fresh = old is None or old[1] != sha or not os.path.isfile(target)
