@@ -23,6 +23,7 @@ from newsletter.editorial import new_issue
 from newsletter.render.markdown import _plain_prose
 from newsletter.site.build import build
 from newsletter.site.linkcheck import check_site
+from newsletter.site.pages import group_slug
 
 
 class Head(HTMLParser):
@@ -275,3 +276,26 @@ def test_plain_prose_shortcut_gives_python_markdowns_bytes(seed_issue) -> None:
         assert _plain_prose(text) in (None, reference), repr(text)
     for text in texts[-11:]:  # Markdown syntax always goes through Python-Markdown
         assert _plain_prose(text) is None
+
+
+def test_tags_in_other_scripts_and_hand_renamed_files_keep_their_own_pages(
+    archive: Workspace,
+) -> None:
+    johor = story_file(archive, "01-johor-data-centres.md")
+    text = johor.read_text(encoding="utf-8").replace(
+        "tags: [cloud]", "tags: [ปัญญาประดิษฐ์, 人工智能]"
+    )
+    johor.write_text(text, encoding="utf-8")
+    grid = story_file(archive, "02-grid-strain.md")
+    grid.rename(grid.with_name("02-johor-data-centres.md"))  # the same slug as story 01
+    out = build(archive).index.parent
+    thai, chinese = (f"tags/{group_slug(t, 'tag')}/index.html" for t in ("ปัญญาประดิษฐ์", "人工智能"))
+    assert thai != chinese
+    assert "ปัญญาประดิษฐ์" in (out / thai).read_text(encoding="utf-8")
+    assert "人工智能" in (out / chinese).read_text(encoding="utf-8")
+    folder = out / "issues" / "2025-07-04-data-centres"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "02-johor-data-centres.html",
+        "johor-data-centres.html",
+    ]
+    assert check_site(archive) == []

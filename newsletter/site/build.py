@@ -17,8 +17,7 @@ from jinja2 import Environment
 from newsletter.config import Workspace
 from newsletter.render.theme import environment
 from newsletter.site import content, meta, search, writer
-from newsletter.site.pages import SiteModel, model, pages
-from newsletter.slugs import slugify
+from newsletter.site.pages import SiteModel, group_slug, model, pages
 
 __all__ = ["BuildReport", "build", "build_site"]
 
@@ -105,8 +104,7 @@ def _environment(workspace: Workspace, site: SiteModel) -> Environment:
         absolute=lambda path: meta.absolute(config, path),
         issue_jsonld=lambda issue: meta.issue_jsonld(config, issue),
         story_jsonld=lambda story: meta.story_jsonld(config, story),
-        slug=lambda name, fallback: slugify(name, fallback=fallback),
-        noindex=False,
+        slug=group_slug,
     )
     return env
 

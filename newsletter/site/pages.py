@@ -7,6 +7,7 @@ the next story). The writer skips a page whose inputs are unchanged.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,7 +23,17 @@ from newsletter.slugs import slugify
 # Pages that are not content: search engines need not list them.
 UNLISTED = frozenset({"404.html", "search.html"})
 
-__all__ = ["Group", "IssueView", "Page", "Pager", "SiteModel", "StoryView", "model", "pages"]
+__all__ = [
+    "Group",
+    "IssueView",
+    "Page",
+    "Pager",
+    "SiteModel",
+    "StoryView",
+    "group_slug",
+    "model",
+    "pages",
+]
 
 
 def _adopt(view: object, doc: object) -> None:
@@ -57,13 +68,17 @@ class StoryView:
 
     doc: StoryDoc
     issue: IssueView
-    path: str
+    anchor: str  # unique in its issue: the id of its section and the name of its page
     language: str | None
     prev: StoryView | None = None
     next: StoryView | None = None
 
     def __post_init__(self) -> None:
         _adopt(self, self.doc)
+
+    @cached_property
+    def path(self) -> str:
+        return f"issues/{self.issue.doc.slug}/{self.anchor}.html"
 
     @property
     def nav_token(self) -> str:
@@ -131,9 +146,13 @@ def model(archive: Archive, config: Config, *, drafts: bool, search: bool) -> Si
     issues = [IssueView(doc, f"issues/{doc.slug}.html") for doc in shown]
     stories: list[StoryView] = []
     for issue in issues:
+        taken: set[str] = set()
         for doc in issue.doc.stories:
+            # "01-x.md" and "02-x.md" (named by hand) would share "x": the second keeps its number.
+            anchor = doc.anchor if doc.anchor not in taken else doc.file.rsplit("/", 1)[-1][:-3]
+            taken.add(anchor)
             language = doc.language or languages.get(doc.source or "")
-            story = StoryView(doc, issue, f"issues/{issue.doc.slug}/{doc.anchor}.html", language)
+            story = StoryView(doc, issue, anchor, language)
             issue.stories.append(story)
             stories.append(story)
     _link(issues)
@@ -149,6 +168,15 @@ def model(archive: Archive, config: Config, *, drafts: bool, search: bool) -> Si
     )
 
 
+def group_slug(name: str, kind: str) -> str:
+    """The URL name of a tag or source: ASCII words, or for a name in another script
+    ("ปัญญาประดิษฐ์") a short hash of it, so two such names never share a page."""
+    ascii_slug = slugify(name, fallback="")
+    if ascii_slug:
+        return ascii_slug
+    return f"{kind}-{hashlib.blake2b(name.casefold().encode(), digest_size=4).hexdigest()}"
+
+
 def _link(items: Sequence[IssueView] | Sequence[StoryView]) -> None:
     for before, after in pairwise(items):
         before.next, after.prev = after, before  # type: ignore[assignment]
@@ -159,7 +187,7 @@ def _groups(kind: str, pairs: Iterator[tuple[str, StoryView]]) -> list[Group]:
     groups: dict[str, Group] = {}
     slugs: dict[str, str] = {}  # a tag recurs thousands of times; slugify it once
     for name, story in pairs:
-        slug = slugs.get(name) or slugs.setdefault(name, slugify(name, fallback=kind))
+        slug = slugs.get(name) or slugs.setdefault(name, group_slug(name, kind))
         group = groups.setdefault(slug, Group(kind, name, slug, []))
         if not group.stories or group.stories[-1] is not story:
             group.stories.append(story)
