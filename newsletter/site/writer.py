@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from jinja2 import Environment, TemplateError, TemplateSyntaxError
 
@@ -168,7 +169,7 @@ def _render_range(bounds: tuple[int, int]) -> list[tuple[str, str, bool]]:
         old = recorded.get(page.path)
         fresh = old is None or old[1] != sha or not os.path.isfile(target)
         if fresh:
-            _write(target, data)
+            _write(target, data, new=old is None)
         rows.append((page.path, sha, fresh))
     return rows
 
@@ -186,22 +187,32 @@ def render(env: Environment, page: Page) -> str:
         raise RenderError(f"{page.path}: {exc.message or exc}", path=page.template) from None
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Replace atomically (a server never sends half a page) but without fsync: outputs can
-    always be built again. The temporary name is unique per process: workers never share one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def _write(path: Path, data: bytes, *, new: bool) -> None:
+    """A page no build has written yet is created in place; an existing one is replaced
+    atomically, so a server never sends half of it. No fsync: outputs can be built again."""
+    if new:
+        try:
+            with _create(path, "xb") as handle:
+                handle.write(data)
+            return
+        except FileExistsError:
+            pass  # a file no build recorded: replace it like any other
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # workers never share one
     try:
-        handle = tmp.open("wb")
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = tmp.open("wb")
-    try:
-        with handle:
+        with _create(tmp, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _create(path: Path, mode: str) -> BinaryIO:
+    try:
+        return path.open(mode)  # type: ignore[return-value]
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open(mode)  # type: ignore[return-value]
 
 
 def _delete(out: Path, manifest: Manifest, stale: list[str]) -> list[str]:
