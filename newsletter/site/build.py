@@ -24,6 +24,7 @@ __all__ = ["BuildReport", "build", "build_site"]
 # Bump when the code changes what any page holds: every page is then rebuilt once.
 BUILD_VERSION = "1"
 MANIFEST_NAME = "site-build.json"
+SEARCH_PENDING = "site-search-pending"
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def build(
     manifest = writer.Manifest.load(_state(workspace) / MANIFEST_NAME)
     salt = _salt(workspace, drafts=drafts, search=searching)
     report = writer.write_pages(env, all_pages, out, manifest, salt, archive.save_cache)
-    searched = _search(out, report, searching)
+    searched = _search(workspace, out, report, searching)
     return BuildReport(
         index=out / "index.html",
         pages=len(all_pages),
@@ -121,12 +122,17 @@ def _salt(workspace: Workspace, *, drafts: bool, search: bool) -> str:
     return writer.fingerprint(BUILD_VERSION, settings, str(drafts), str(search), *theme)
 
 
-def _search(out: Path, report: writer.WriteReport, enabled: bool) -> bool:
-    """Index for search when page text changed; True when Pagefind ran."""
+def _search(workspace: Workspace, out: Path, report: writer.WriteReport, enabled: bool) -> bool:
+    """Index for search when page text changed since the last index; True when Pagefind ran."""
+    # The mark outlives a failed or interrupted Pagefind run, so the next build retries it.
+    pending = _state(workspace) / SEARCH_PENDING
+    if report.pages_changed:
+        pending.touch()
     if not enabled:
         search.remove_index(out)
         return False
-    if report.pages_changed or not search.is_indexed(out):
-        search.index_site(out)
-        return True
-    return False
+    if not pending.exists() and search.is_indexed(out):
+        return False
+    search.index_site(out)
+    pending.unlink(missing_ok=True)
+    return True
