@@ -53,6 +53,8 @@ def main() -> None:
     print(f"  email: {next(p for p in rendered if p.endswith('email.html'))}")
     print(f"  eml:   {next(p for p in rendered if p.endswith('email.eml'))}")
     print(f"  site:  {index}")
+    site = Path(index).parent
+    print(f"         search needs it served: python3 -m http.server -d {site}, then /search.html")
     print(f"  inbox: {workspace / '.newsletter' / 'inbox.sqlite'}")
     print(f"  draft: {draft} (stories picked from the inbox; article texts beside them)")
 
