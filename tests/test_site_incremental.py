@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import pytest
 from site_fixtures import files, stamps, story_file
 
 from newsletter.config import Workspace
+from newsletter.errors import RenderError
+from newsletter.site import search
 from newsletter.site.build import build
 from newsletter.site.linkcheck import check_site
 
@@ -108,3 +112,16 @@ def test_a_theme_change_rebuilds_every_page(archive: Workspace) -> None:
     report = build(archive)
     assert report.rendered == report.pages  # every page depends on the theme
     assert report.written == 1 and "Lost?" in (out / "404.html").read_text(encoding="utf-8")
+
+
+def test_a_failed_search_index_is_built_by_the_next_build(archive: Workspace, monkeypatch) -> None:
+    out = build(archive).index.parent
+    edit(archive, "02-grid-strain.md", "about regional technology", "about grid strain")
+    monkeypatch.setattr(search, "_executable", lambda: Path("/bin/false"))
+    with pytest.raises(RenderError, match="Pagefind failed"):
+        build(archive)
+    monkeypatch.undo()
+    report = build(archive)  # no page changes now, yet the index is out of date
+    assert report.written == 0 and report.searched
+    assert not build(archive).searched
+    assert (out / "pagefind" / "pagefind-ui.js").is_file()
