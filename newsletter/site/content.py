@@ -14,7 +14,7 @@ import html
 import os
 import pickle
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -112,10 +112,18 @@ def read_archive(workspace: Workspace, *, use_cache: bool = True) -> Archive:
     # A file whose size, mtime and inode are as recorded still has the recorded digest
     # (as git assumes): a no-change rebuild reads no file.
     digests = {rel: known[rel][1] for rel in files if known.get(rel, (None,))[0] == stamps[rel]}
-    raw = {rel: _read_bytes(root, rel) for rel in files if digests.get(rel) not in cache}
-    digests.update((rel, _digest(rel, data)) for rel, data in raw.items())
-    todo = [(str(root), rel, raw[rel], digests[rel]) for rel in raw if digests[rel] not in cache]
-    parsed = _parse_all(todo)
+    unknown = [rel for rel in files if digests.get(rel) not in cache]
+
+    def jobs() -> Iterator[Job]:
+        """Read and hash the unknown files; those not in the cache are jobs. A generator, so
+        the workers start converting while later files are still being read."""
+        for rel in unknown:
+            data = _read_bytes(root, rel)
+            digests[rel] = _digest(rel, data)
+            if digests[rel] not in cache:
+                yield (str(root), rel, data, digests[rel])
+
+    parsed = _parse_all(jobs(), len(unknown))
     docs = {digests[rel]: cache.get(digests[rel]) or parsed[digests[rel]] for rel in files}
     issues = _assemble(files, digests, docs)
     recorded = {rel: (stamps[rel], digests[rel]) for rel in files}
@@ -125,7 +133,7 @@ def read_archive(workspace: Workspace, *, use_cache: bool = True) -> Archive:
         if recorded != known:
             _dump(cache_dir(workspace) / STAMPS, recorded)
 
-    return Archive(issues, len(todo), save)
+    return Archive(issues, len(parsed), save)
 
 
 def _stamp(root: Path, rel: str) -> tuple[int, int, int]:
@@ -164,13 +172,17 @@ def _digest(rel: str, data: bytes) -> str:
 Job = tuple[str, str, bytes, str]  # workspace root, relative path, bytes, digest
 
 
-def _parse_all(jobs: list[Job]) -> dict[str, Doc]:
-    """Parse and convert files; many files go to a process pool."""
-    if len(jobs) < PARALLEL_FROM:
+def _parse_all(jobs: Iterator[Job], count: int) -> dict[str, Doc]:
+    """Parse and convert files (at most `count`); many go to a process pool."""
+    if count < PARALLEL_FROM:
         return _collect(map(_parse_job, jobs))
     workers = min(os.cpu_count() or 1, 8)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return _collect(pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+        try:
+            return _collect(pool.map(_parse_job, jobs, chunksize=max(1, count // (workers * 16))))
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # a bad file: report it now, not after the rest
+            raise
 
 
 def _collect(results: Iterable[Doc | _Failure]) -> dict[str, Doc]:
