@@ -286,9 +286,9 @@ def _load(path: Path, default: Any) -> Any:
 
 
 def _dump(path: Path, data: Any) -> None:
-    atomic_write(
-        path, pickle.dumps((CACHE_VERSION, data), protocol=pickle.HIGHEST_PROTOCOL), force=True
-    )
+    """Write a cache file; no fsync, as a lost cache only means converting again."""
+    raw = pickle.dumps((CACHE_VERSION, data), protocol=pickle.HIGHEST_PROTOCOL)
+    atomic_write(path, raw, force=True, durable=False)
 
 
 def _load_cache(workspace: Workspace) -> dict[str, Doc]:

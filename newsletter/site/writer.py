@@ -56,7 +56,8 @@ class Manifest:
 
     def save(self) -> None:
         data = {"version": MANIFEST_VERSION, "outputs": dict(sorted(self.outputs.items()))}
-        atomic_write(self.path, json.dumps(data, separators=(",", ":")), force=True)
+        text = json.dumps(data, separators=(",", ":"))
+        atomic_write(self.path, text, force=True, durable=False)  # lost: a full rebuild
 
 
 @dataclass
