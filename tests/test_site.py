@@ -299,3 +299,35 @@ def test_tags_in_other_scripts_and_hand_renamed_files_keep_their_own_pages(
         "johor-data-centres.html",
     ]
     assert check_site(archive) == []
+
+
+class Outline(HTMLParser):
+    """Heading levels and landmarks, in document order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.levels: list[int] = []
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        if re.fullmatch(r"h[1-6]", tag):
+            self.levels.append(int(tag[1]))
+
+
+def test_every_page_has_landmarks_one_h1_and_headings_in_order(archive: Workspace) -> None:
+    text = (archive.root / "sources.yaml").read_text(encoding="utf-8")
+    about = "site:\n  about: |\n    We read *everything* so you do not have to.\n"
+    (archive.root / "sources.yaml").write_text(text + about, encoding="utf-8")
+    out = build(load_workspace(archive.root)).index.parent
+    for page in out.rglob("*.html"):
+        if "pagefind" in page.parts:
+            continue
+        outline = Outline()
+        outline.feed(page.read_text(encoding="utf-8"))
+        name = page.relative_to(out).as_posix()
+        assert {"header", "nav", "main", "footer"} <= outline.tags, name
+        assert outline.levels.count(1) == 1 and outline.levels[0] == 1, name
+        jumps = [b - a for a, b in zip(outline.levels, outline.levels[1:], strict=False)]
+        assert max(jumps, default=0) <= 1, f"{name}: heading levels skip ({outline.levels})"
+    assert "<em>everything</em>" in (out / "about.html").read_text(encoding="utf-8")
