@@ -36,7 +36,8 @@ from newsletter.gather.run import gather as run_gather
 from newsletter.inbox import open_inbox
 from newsletter.preview import preview_server
 from newsletter.render.email import write_email
-from newsletter.render.site import build_site
+from newsletter.site.build import build as build_archive
+from newsletter.site.linkcheck import check_site
 from newsletter.triage import dismiss as dismiss_candidates
 from newsletter.triage import list_inbox
 
@@ -263,9 +264,19 @@ def dismiss(ctx: typer.Context, ids: Ids) -> None:
 
 
 @app.command()
-def check(ctx: typer.Context, issue: IssueRef = None) -> None:
-    """Lint an issue and its rendered email; exit 1 if it has errors."""
+def check(
+    ctx: typer.Context,
+    issue: IssueRef = None,
+    site: Annotated[
+        bool, typer.Option("--site", help="Check the links of build/site/ instead.")
+    ] = False,
+) -> None:
+    """Lint an issue and its rendered email (or, with --site, the built archive's links);
+    exit 1 if it has errors."""
     workspace = _workspace(ctx)
+    if site:
+        _check_site(workspace)
+        return
     loaded = read_issue(resolve_issue(workspace, issue))
     problems = check_issue(loaded, workspace.settings) + check_email(workspace, loaded)
     for problem in problems:
@@ -276,6 +287,15 @@ def check(ctx: typer.Context, issue: IssueRef = None) -> None:
         f"{len(problems) - errors} warnings"
     )
     if has_errors(problems):
+        raise typer.Exit(1)
+
+
+def _check_site(workspace: Workspace) -> None:
+    problems = check_site(workspace)
+    for problem in problems:
+        _say(str(problem))
+    _say(f"{workspace.build_dir / 'site'}: {len(problems)} broken links")
+    if problems:
         raise typer.Exit(1)
 
 
@@ -292,9 +312,14 @@ def render(ctx: typer.Context, issue: IssueRef = None) -> None:
 def build(
     ctx: typer.Context,
     drafts: Annotated[bool, typer.Option("--drafts", help="Include draft issues.")] = False,
+    clean: Annotated[
+        bool, typer.Option("--clean", help="Forget the caches and rebuild every page.")
+    ] = False,
 ) -> None:
-    """Build the archive site in build/site/ from ready and sent issues."""
-    _say(str(build_site(_workspace(ctx), drafts=drafts)))
+    """Build the archive site in build/site/ from ready and sent issues; prints its index.html."""
+    report = build_archive(_workspace(ctx), drafts=drafts, clean=clean)
+    err.print(str(report), markup=False)
+    _say(str(report.index))
 
 
 @app.command()

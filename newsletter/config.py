@@ -20,6 +20,7 @@ __all__ = [
     "CONFIG_NAME",
     "Config",
     "Settings",
+    "SiteSettings",
     "SmtpSettings",
     "UtmSettings",
     "Workspace",
@@ -137,12 +138,27 @@ class SmtpSettings(BaseModel):
     retry_max_delay: float = Field(default=900, ge=0)
 
 
+class SiteSettings(BaseModel):
+    """The `site:` block: how the archive is laid out; every key is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issues_per_page: int = Field(default=20, gt=0, description="issues on an archive page")
+    stories_per_page: int = Field(default=50, gt=0, description="stories on a tag/source page")
+    recent_issues: int = Field(default=5, ge=0, description="issues listed on the home page")
+    feed_items: int = Field(default=20, gt=0, description="newest issues in the feeds")
+    search: bool = True
+    about: str = Field(default="", description="Markdown for the about page")
+    twitter: str = Field(default="", description="@handle for twitter:site")
+
+
 class Config(BaseModel):
     """The whole of `sources.yaml`."""
 
     model_config = ConfigDict(extra="forbid")
 
     newsletter: Settings
+    site: SiteSettings = SiteSettings()
     smtp: SmtpSettings | None = None
     sources: list[Source] = []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,8 +25,11 @@ __all__ = [
     "next_issue_number",
     "next_story_path",
     "read_issue",
+    "read_issue_file",
     "read_story",
     "resolve_issue",
+    "story_files",
+    "story_names",
     "write_issue",
     "write_story",
 ]
@@ -39,9 +43,9 @@ _HANDLER = frontmatter.YAMLHandler()
 M = TypeVar("M", Story, Issue)
 
 
-def read_story(path: Path) -> Story:
-    """A story file -> `Story`; errors name the file, line and field."""
-    meta, fm, body = _read(path)
+def read_story(path: Path, text: str | None = None) -> Story:
+    """A story file (or its `text`, already read) -> `Story`; errors name file, line, field."""
+    meta, fm, body = _read(path, text)
     summary, note = _split_note(body)
     return _model(Story, meta, fm, path, summary=summary, note=note)
 
@@ -54,10 +58,14 @@ def write_story(path: Path, story: Story, *, force: bool = False) -> None:
 
 def read_issue(folder: Path) -> Issue:
     """An issue folder -> `Issue` with its stories in file-name order."""
-    path = folder / ISSUE_FILE
-    meta, fm, intro = _read(path)
-    stories = [read_story(story) for story in _story_files(folder)]
-    return _model(Issue, meta, fm, path, intro=intro, stories=stories, path=folder)
+    stories = [read_story(story) for story in story_files(folder)]
+    return read_issue_file(folder / ISSUE_FILE).model_copy(update={"stories": stories})
+
+
+def read_issue_file(path: Path, text: str | None = None) -> Issue:
+    """An `issue.md` (or its already read `text`) -> `Issue` without its stories."""
+    meta, fm, intro = _read(path, text)
+    return _model(Issue, meta, fm, path, intro=intro, path=path.parent)
 
 
 def write_issue(issue: Issue, *, force: bool = False) -> None:
@@ -132,7 +140,7 @@ def next_issue_number(workspace: Workspace) -> int:
 
 def next_story_path(folder: Path, title: str) -> Path:
     """`NN-<slug>.md` after the last story of `folder`, its slug unlike any other there."""
-    files = _story_files(folder)
+    files = story_files(folder)
     number = max((int(_STORY_FILE.match(p.name)[1]) for p in files), default=0) + 1
     slugs = {p.stem.split("-", 1)[1] for p in files}
     return folder / f"{number:02d}-{unique_slug(slugify(title), slugs)}.md"
@@ -142,13 +150,24 @@ def _issue_folders(workspace: Workspace) -> list[Path]:
     return sorted(p.parent for p in workspace.issues_dir.glob(f"*/{ISSUE_FILE}"))
 
 
-def _story_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.md") if _STORY_FILE.match(p.name))
+def story_files(folder: Path) -> list[Path]:
+    """The story files of an issue folder, in the order of their numbers."""
+    return [folder / name for name in story_names(folder)]
 
 
-def _read(path: Path) -> tuple[dict[str, Any], str, str]:
+def story_names(folder: Path) -> list[str]:
+    """The file names of `story_files` (listing without Path objects: the site reads 10,000s)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return sorted(name for name in names if _STORY_FILE.match(name))
+
+
+def _read(path: Path, text: str | None = None) -> tuple[dict[str, Any], str, str]:
     """Front matter as data and as text, and the body, of a Markdown file."""
-    text = read_text(path, StoryError)
+    if text is None:
+        text = read_text(path, StoryError)
     if not _HANDLER.detect(text):
         raise StoryError(
             "no front matter: the file must start with a '---' line", path=path, line=1

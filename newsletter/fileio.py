@@ -15,10 +15,13 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def atomic_write(path: Path, data: str | bytes, *, force: bool = False) -> None:
+def atomic_write(
+    path: Path, data: str | bytes, *, force: bool = False, durable: bool = True
+) -> None:
     """Write `data` to `path` via a temp file, fsync and `os.replace`.
 
-    An existing file is kept unless `force` is true.
+    An existing file is kept unless `force` is true. `durable=False` skips the fsync,
+    for caches that can always be rebuilt (an fsync costs more than the write).
     """
     if path.exists() and not force:
         raise OverwriteError("exists; not overwritten (use --force to replace it)", path=path)
@@ -30,8 +33,9 @@ def atomic_write(path: Path, data: str | bytes, *, force: bool = False) -> None:
         os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

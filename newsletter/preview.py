@@ -22,8 +22,8 @@ from newsletter.editorial import list_issues
 from newsletter.errors import NewsletterError
 from newsletter.models import Issue
 from newsletter.render.email import RenderedEmail, render_email
-from newsletter.render.site import build_site
 from newsletter.render.theme import issue_path
+from newsletter.site.build import build_site
 
 __all__ = ["Preview", "preview_server"]
 

@@ -47,11 +47,14 @@ def main() -> None:
     newsletter(workspace, "check", seed_issue)
     rendered = newsletter(workspace, "render", seed_issue).splitlines()
     index = newsletter(workspace, "build")
+    newsletter(workspace, "check", "--site")  # every internal link of the archive resolves
 
     print("\nDone. Open these in a browser or mail client:")
     print(f"  email: {next(p for p in rendered if p.endswith('email.html'))}")
     print(f"  eml:   {next(p for p in rendered if p.endswith('email.eml'))}")
     print(f"  site:  {index}")
+    site = Path(index).parent
+    print(f"         search needs it served: python3 -m http.server -d {site}, then /search.html")
     print(f"  inbox: {workspace / '.newsletter' / 'inbox.sqlite'}")
     print(f"  draft: {draft} (stories picked from the inbox; article texts beside them)")
     print(f"\nTo see them served and rebuilt as you edit: newsletter -w {workspace} preview")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from browser import browser  # noqa: F401  (the headless Chromium fixture)
+from site_fixtures import archive  # noqa: F401  (a small archive for the site tests)
 
 from newsletter.config import Workspace, init_workspace
 from newsletter.drafting import import_digest

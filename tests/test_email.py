@@ -19,7 +19,7 @@ from newsletter.digest import WIDTH, parse_digest
 from newsletter.errors import ConfigError, RenderError
 from newsletter.models import Issue
 from newsletter.render.email import PREHEADER_PADDING, render_email
-from newsletter.render.site import build_site
+from newsletter.site.build import build_site
 
 ONE_CLICK = "https://example.org/u?t={token}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import markdown as md
@@ -26,9 +27,30 @@ def _converter() -> md.Markdown:
     return _LOCAL.converter
 
 
+# Characters that can start Markdown syntax anywhere in a line, and at its start.
+_INLINE_SYNTAX = re.compile(r"[\\`*_\[\]<>&!\r\t]")
+_LINE_START_SYNTAX = re.compile(r"[-+*#>=]|\d+[.)]")
+
+
+def _plain_prose(text: str) -> str | None:
+    """The HTML of text that uses no Markdown syntax at all (paragraphs of words, as most
+    summaries are), or None. Python-Markdown would give the same bytes, ten times slower;
+    tests compare the two."""
+    if _INLINE_SYNTAX.search(text):
+        return None
+    blocks = re.split(r"\n{2,}", text.strip("\n"))
+    for block in blocks:
+        for line in block.split("\n"):
+            if not line or line != line.strip() or _LINE_START_SYNTAX.match(line):
+                return None
+    return "\n".join(f"<p>{block}</p>" for block in blocks)
+
+
 def to_html(text: str) -> str:
     """Markdown -> HTML, sanitised by nh3's allow-list."""
-    html = _converter().reset().convert(text)
+    html = _plain_prose(text)
+    if html is None:
+        html = _converter().reset().convert(text)
     return nh3.clean(
         html,
         tags=_TAGS,

@@ -1,0 +1,1 @@
+"""The archive website: read, model, write, index and check `build/site/`."""
