@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from jinja2 import (
     ChoiceLoader,
@@ -26,6 +27,7 @@ def issue_path(issue: Issue) -> str:
     return f"issues/{issue.slug}.html"
 
 
+@functools.cache  # a site shows each day on many pages
 def long_date(day: dt.date) -> str:
     """`20 June 2025`: unambiguous in every locale."""
     return f"{day.day} {day:%B %Y}"

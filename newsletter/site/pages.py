@@ -7,6 +7,7 @@ the next story). The writer skips a page whose inputs are unchanged.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -73,12 +74,11 @@ class StoryView:
     prev: StoryView | None = None
     next: StoryView | None = None
 
-    def __post_init__(self) -> None:
-        _adopt(self, self.doc)
+    path: str = field(init=False)  # its page: a plain attribute, as templates read it often
 
-    @cached_property
-    def path(self) -> str:
-        return f"issues/{self.issue.doc.slug}/{self.anchor}.html"
+    def __post_init__(self) -> None:
+        self.path = f"issues/{self.issue.doc.slug}/{self.anchor}.html"
+        _adopt(self, self.doc)
 
     @property
     def nav_token(self) -> str:
@@ -168,6 +168,7 @@ def model(archive: Archive, config: Config, *, drafts: bool, search: bool) -> Si
     )
 
 
+@functools.cache  # templates ask for the slug of every tag of every story
 def group_slug(name: str, kind: str) -> str:
     """The URL name of a tag or source: ASCII words, or for a name in another script
     ("ปัญญาประดิษฐ์") a short hash of it, so two such names never share a page."""
@@ -185,9 +186,8 @@ def _link(items: Sequence[IssueView] | Sequence[StoryView]) -> None:
 def _groups(kind: str, pairs: Iterator[tuple[str, StoryView]]) -> list[Group]:
     """Stories grouped by the slug of a tag or source name ("AI" and "ai" are one tag)."""
     groups: dict[str, Group] = {}
-    slugs: dict[str, str] = {}  # a tag recurs thousands of times; slugify it once
     for name, story in pairs:
-        slug = slugs.get(name) or slugs.setdefault(name, group_slug(name, kind))
+        slug = group_slug(name, kind)
         group = groups.setdefault(slug, Group(kind, name, slug, []))
         if not group.stories or group.stories[-1] is not story:
             group.stories.append(story)
