@@ -301,8 +301,17 @@ def _load_cache(workspace: Workspace) -> dict[str, Doc]:
 
 def _save_cache(workspace: Workspace, docs: dict[str, Doc], cached: dict[str, Doc]) -> None:
     """Keep exactly the current files' docs, rewriting only the shards that changed."""
+    if docs.keys() == cached.keys():
+        return  # no doc is new or gone: the shards on disk hold exactly these
+    new, old = _by_shard(docs), _by_shard(cached)
     for shard in SHARDS:
-        keep = {k: v for k, v in docs.items() if k[0] == shard}
         path = cache_dir(workspace) / f"{shard}.pickle"
-        if keep.keys() != {k for k in cached if k[0] == shard} or not path.exists():
-            _dump(path, keep)
+        if new[shard].keys() != old[shard].keys() or not path.exists():
+            _dump(path, new[shard])
+
+
+def _by_shard(docs: dict[str, Doc]) -> dict[str, dict[str, Doc]]:
+    shards: dict[str, dict[str, Doc]] = {shard: {} for shard in SHARDS}
+    for digest, doc in docs.items():
+        shards[digest[0]][digest] = doc
+    return shards
