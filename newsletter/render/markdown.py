@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import TYPE_CHECKING
 
-import markdown as md
 import nh3
+
+if TYPE_CHECKING:
+    import markdown
 
 __all__ = ["to_html", "to_paragraphs"]
 
@@ -19,11 +22,13 @@ _ATTRIBUTES = {"a": {"href", "title"}}
 _LOCAL = threading.local()
 
 
-def _converter() -> md.Markdown:
+def _converter() -> markdown.Markdown:
     # Building a Markdown instance costs more than converting a story with it:
     # keep one per thread (instances are not thread-safe) and reset it between uses.
     if not hasattr(_LOCAL, "converter"):
-        _LOCAL.converter = md.Markdown(extensions=["sane_lists"], output_format="html")
+        import markdown  # here, not above: a site rebuild often converts nothing
+
+        _LOCAL.converter = markdown.Markdown(extensions=["sane_lists"], output_format="html")
     return _LOCAL.converter
 
 
