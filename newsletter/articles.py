@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import lxml.html
-import trafilatura
 from lxml import etree
 
 from newsletter.errors import ArticleError
@@ -310,6 +309,8 @@ def _block_texts(root: lxml.html.HtmlElement) -> list[str]:
 
 
 def _from_html(page: str, *, url: str | None, origin: str | None) -> Article:
+    import trafilatura  # here, not above: 0.1 s of start-up for every command, even `build`
+
     body = trafilatura.extract(
         page,
         url=url,

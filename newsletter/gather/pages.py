@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 
 import lxml.html
-import trafilatura
 from lxml import etree
 
 from newsletter.gather.entries import (
@@ -39,6 +38,8 @@ _META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", r
 
 def parse_page(body: bytes, *, url: str, prune: Sequence[str] = ()) -> Feed:
     """A web page -> a Feed of one Entry: its article text and declared metadata."""
+    import trafilatura  # here, not above: 0.1 s of start-up for every command, even `build`
+
     page = _decode(body)
     text = _extract(page, url, prune)
     if not text:
@@ -123,6 +124,8 @@ def _decode(body: bytes) -> str:
 
 def _extract(page: str, url: str, prune: Sequence[str]) -> str:
     """trafilatura's main text, paragraphs joined by blank lines; `prune` XPaths removed first."""
+    import trafilatura
+
     for xpath in prune:
         try:
             etree.XPath(xpath)
