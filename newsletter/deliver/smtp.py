@@ -97,9 +97,16 @@ class Relay:
                 self._smtp.close()
             self._smtp = None
 
-    def send(self, recipient: str, message: bytes, on_data: Callable[[], None]) -> Reply:
+    def send(
+        self,
+        recipient: str,
+        message: bytes,
+        on_data: Callable[[], None],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Reply:
         """One transaction: the reply that ended it, or ConnectionLost saying whether
-        the body may have been delivered. `on_data` runs just before the body is sent."""
+        the body may have been delivered. `on_data` runs just before the body is sent,
+        `meanwhile` once it is sent, while the relay reads it and before its reply."""
         smtp = self._connection()
         self._wait_for_slot()
         after_data = False
@@ -115,7 +122,7 @@ class Relay:
                 return self._abandon(Reply(code, _text(text), "DATA"))
             on_data()
             after_data = True
-            reply = self._body(smtp, message)
+            reply = self._body(smtp, message, meanwhile)
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise ConnectionLost(_reason(exc), after_data=after_data) from None
@@ -124,13 +131,17 @@ class Relay:
             self._drop()
         return reply
 
-    def _body(self, smtp: smtplib.SMTP, message: bytes) -> Reply:
+    def _body(
+        self, smtp: smtplib.SMTP, message: bytes, meanwhile: Callable[[], None] | None
+    ) -> Reply:
         data = _dot_stuffed(message)
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
         assert smtp.sock is not None
         smtp.sock.settimeout(self.settings.final_reply_timeout)
         smtp.send(data + b".\r\n")
+        if meanwhile:
+            meanwhile()
         code, text = smtp.getreply()
         smtp.sock.settimeout(self.settings.timeout)
         return Reply(code, _text(text), "DATA")
