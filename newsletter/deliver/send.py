@@ -19,7 +19,7 @@ from newsletter.config import SmtpSettings, Workspace
 from newsletter.deliver.addresses import AddressProblem, normalise_address
 from newsletter.deliver.personalise import Personaliser
 from newsletter.deliver.sendlog import SendEntry, SendLog, SendStatus
-from newsletter.deliver.smtp import ConnectionLost, Relay, Reply
+from newsletter.deliver.smtp import Body, ConnectionLost, Relay, Reply
 from newsletter.deliver.subscribers import Subscribers, open_subscribers
 from newsletter.editorial import write_issue
 from newsletter.emailcheck import check_email
@@ -142,13 +142,13 @@ def send_test(
             message = personaliser.message(
                 address, known.name if known else "", store.token(address)
             )
-            results.append(_test_one(relay, address, message))
+            results.append(_test_one(relay, address, Body.of(message)))
     return results
 
 
-def _test_one(relay: Relay, address: str, message: bytes) -> TestResult:
+def _test_one(relay: Relay, address: str, body: Body) -> TestResult:
     try:
-        reply = relay.send(address, message, on_data=lambda: None)
+        reply = relay.send(address, body, on_data=lambda: None)
     except ConnectionLost as lost:
         status: SendStatus = "unknown" if lost.after_data else "failed"
         return TestResult(address, status, f"connection lost: {lost}")
@@ -206,13 +206,13 @@ def _prepare(log: SendLog, issue: Issue, options: SendOptions) -> None:
 
 
 class _Copies:
-    """Each recipient's message; the next one is built while the relay works on the
-    one before, when the sender would only be waiting for its reply."""
+    """Each recipient's message, ready for DATA; the next one is built while the relay
+    works on the one before, when the sender would only be waiting for its reply."""
 
     def __init__(self, personaliser: Personaliser, store: Subscribers) -> None:
         self.personaliser = personaliser
         self.store = store
-        self._ahead: tuple[int, bytes | NewsletterError] | None = None
+        self._ahead: tuple[int, Body | NewsletterError] | None = None
 
     def build_ahead(self, entry: SendEntry) -> None:
         try:
@@ -220,7 +220,7 @@ class _Copies:
         except NewsletterError as exc:  # raised when its turn comes
             self._ahead = (entry.id, exc)
 
-    def message(self, entry: SendEntry) -> bytes:
+    def message(self, entry: SendEntry) -> Body:
         """The recipient's message; NewsletterError when it cannot be built."""
         ahead, self._ahead = self._ahead, None
         if ahead is None or ahead[0] != entry.id:
@@ -229,8 +229,9 @@ class _Copies:
             raise ahead[1]
         return ahead[1]
 
-    def _build(self, entry: SendEntry) -> bytes:
-        return self.personaliser.message(entry.email, entry.name, self.store.token(entry.email))
+    def _build(self, entry: SendEntry) -> Body:
+        token = self.store.token(entry.email)
+        return Body.of(self.personaliser.message(entry.email, entry.name, token))
 
 
 def _deliver(
