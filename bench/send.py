@@ -151,6 +151,16 @@ class Run:
     output: str
 
 
+def settle(relay: RelayProcess, quiet: float = 0.3) -> None:
+    """Wait until the relay has stored what it will: a message whose body arrived before
+    the kill is stored after it, and belongs to this run, not to the next one's start."""
+    count, since = relay.count(), time.perf_counter()
+    while time.perf_counter() - since < quiet:
+        time.sleep(0.01)
+        if relay.count() != count:
+            count, since = relay.count(), time.perf_counter()
+
+
 def run_send(
     root: Path, issue: str, relay: RelayProcess, *, resume: bool, kill_at: int | None
 ) -> Run:
@@ -162,16 +172,17 @@ def run_send(
     started = time.perf_counter()
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     first = last = None
+    seen = before
     while process.poll() is None:
         now, done = time.perf_counter(), relay.count()
-        if done > before:
-            first = first or now
-            last = now if done != before else last
+        if done != seen:
+            first, last, seen = first or now, now, done
         if kill_at is not None and done >= kill_at:
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             break
         time.sleep(0.002)
+    settle(relay)
     output = process.stdout.read() if process.stdout else ""
     if kill_at is None and process.returncode != 0:
         raise SystemExit(f"send failed:\n{output}")
@@ -226,6 +237,9 @@ def report(
             f"run {n}: first delivery {run.first_delivery:.2f} s after start, "
             f"{run.delivered} delivered, {rate:.0f} msg/s while sending, {end}"
         )
+    sent = sum(run.delivered for run in runs)
+    seconds = sum(run.sending_seconds for run in runs)
+    print(f"all runs: {sent} delivered in {seconds:.1f} s of sending, {sent / seconds:.0f} msg/s")
     print("last run's report:", runs[-1].output.strip().splitlines()[0])
     print(f"subscribers {count}; faults planned {planned}; injected {dict(injected)}")
     print(
