@@ -217,6 +217,28 @@ def test_unsubscribed_and_bounced_subscribers_get_nothing(
     assert report.counts["skipped"] == 1 and report.counts["sent"] == 6
 
 
+def test_someone_who_leaves_while_the_message_before_theirs_is_read_gets_nothing(
+    workspace: Workspace, seed_issue: Issue
+) -> None:
+    # The next copy is built while the relay reads the one before; leaving then still
+    # counts, and the copy built for them goes to nobody else.
+    class Leaving(FaultyRelay):
+        def _store(self, rcpt: str, content: bytes) -> None:
+            super()._store(rcpt, content)
+            if rcpt.lower() == reader(1):
+                with open_subscribers(configured) as store:
+                    store.unsubscribe(reader(2))
+
+    with running_relay(Leaving()) as (handler, port):
+        configured = configure(workspace, port)
+        subscribe(configured, 5)
+        report = send_issue(configured, seed_issue)
+    delivered = handler.delivered()
+    assert delivered[reader(2)] == 0 and report.counts["skipped"] == 1
+    assert all(delivered[reader(i)] == 1 for i in (0, 1, 3, 4))
+    assert all(d.to.endswith(f"<{d.rcpt}>") for d in handler.deliveries)
+
+
 def test_send_refuses_an_issue_failing_check_and_one_already_sent(
     ready: Workspace, seed_issue: Issue, relay: tuple[FaultyRelay, int]
 ) -> None:
