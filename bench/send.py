@@ -2,7 +2,8 @@
 
     python bench/send.py [--subscribers 10000] [--seed 5]
 
-A real aiosmtpd relay on 127.0.0.1 (tests/smtpfaults.py) answers 550 to 1% of the
+A real aiosmtpd relay on 127.0.0.1 (tests/smtpfaults.py), in a process of its own as a
+real relay would be, counting deliveries by address, answers 550 to 1% of the
 addresses (always), 451 to 2% and 452 to 1% (once), drops the connection at RCPT for
 0.5% and right after storing the message, before answering, for 0.25% (the ambiguous
 window). `newsletter send` runs as a subprocess and is SIGKILLed at 30% and 65% of the
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
 import os
 import random
 import signal
@@ -23,7 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from ctypes import c_longlong
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -81,6 +88,58 @@ def inject(relay: FaultyRelay, count: int, seed: int) -> dict[str, int]:
     return planned
 
 
+class SharedCount(FaultyRelay):
+    """The relay's handler, also counting deliveries where the bench process reads them."""
+
+    shared: c_longlong
+
+    def _store(self, rcpt: str, content: bytes) -> None:
+        super()._store(rcpt, content)
+        self.shared.value += 1  # only this thread writes it
+
+
+@dataclass
+class RelayProcess:
+    """The relay running in its own process: the deliveries so far, and at the end
+    the count by address and the faults injected."""
+
+    port: int
+    shared: c_longlong
+    results: Connection
+
+    def count(self) -> int:
+        return self.shared.value
+
+    def outcome(self) -> tuple[Counter[str], Counter[str]]:
+        self.results.send("done")
+        return self.results.recv()
+
+
+def serve_relay(count: int, seed: int, shared: c_longlong, control: Connection) -> None:
+    """The relay process: serve until the bench asks for the outcome."""
+    handler = SharedCount(keep=False)  # the bench counts; keeping 650 MB of messages is not its job
+    handler.shared = shared
+    planned = inject(handler, count, seed)
+    with running_relay(handler) as (_, port):
+        control.send((port, planned))
+        control.recv()
+        control.send((handler.delivered(), handler.injected.copy()))
+
+
+@contextmanager
+def relay_process(count: int, seed: int) -> Iterator[tuple[RelayProcess, dict[str, int]]]:
+    shared = multiprocessing.Value("q", 0, lock=False)
+    ours, theirs = multiprocessing.Pipe()
+    process = multiprocessing.Process(target=serve_relay, args=(count, seed, shared, theirs))
+    process.start()
+    try:
+        port, planned = ours.recv()
+        yield RelayProcess(port, shared, ours), planned
+    finally:
+        process.kill()
+        process.join()
+
+
 @dataclass
 class Run:
     """One `newsletter send` process, as the relay saw it."""
@@ -92,8 +151,18 @@ class Run:
     output: str
 
 
+def settle(relay: RelayProcess, quiet: float = 0.3) -> None:
+    """Wait until the relay has stored what it will: a message whose body arrived before
+    the kill is stored after it, and belongs to this run, not to the next one's start."""
+    count, since = relay.count(), time.perf_counter()
+    while time.perf_counter() - since < quiet:
+        time.sleep(0.01)
+        if relay.count() != count:
+            count, since = relay.count(), time.perf_counter()
+
+
 def run_send(
-    root: Path, issue: str, relay: FaultyRelay, *, resume: bool, kill_at: int | None
+    root: Path, issue: str, relay: RelayProcess, *, resume: bool, kill_at: int | None
 ) -> Run:
     """Run `newsletter send` until it ends, or SIGKILL it once the relay has `kill_at`."""
     args = [sys.executable, "-m", "newsletter", "-w", str(root), "send", issue]
@@ -103,16 +172,17 @@ def run_send(
     started = time.perf_counter()
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     first = last = None
+    seen = before
     while process.poll() is None:
         now, done = time.perf_counter(), relay.count()
-        if done > before:
-            first = first or now
-            last = now if done != before else last
+        if done != seen:
+            first, last, seen = first or now, now, done
         if kill_at is not None and done >= kill_at:
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             break
         time.sleep(0.002)
+    settle(relay)
     output = process.stdout.read() if process.stdout else ""
     if kill_at is None and process.returncode != 0:
         raise SystemExit(f"send failed:\n{output}")
@@ -131,27 +201,35 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     options = parser.parse_args()
     count = options.subscribers
-    with running_relay() as (relay, port), tempfile.TemporaryDirectory() as tmp:
-        planned = inject(relay, count, options.seed)
-        root, issue = workspace_with_subscribers(Path(tmp) / "ws", count, port)
+    with (
+        relay_process(count, options.seed) as (relay, planned),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        root, issue = workspace_with_subscribers(Path(tmp) / "ws", count, relay.port)
         runs = []
         for n, share in enumerate((*KILL_AT, None)):
             kill_at = int(count * share) if share else None
             runs.append(run_send(root, issue, relay, resume=n > 0, kill_at=kill_at))
-        report(root, issue, relay, runs, planned, count)
+        delivered, injected = relay.outcome()
+        report(root, issue, delivered, injected, runs, planned, count)
 
 
 def report(
-    root: Path, issue: str, relay: FaultyRelay, runs: list[Run], planned: dict[str, int], count: int
+    root: Path,
+    issue: str,
+    delivered: Counter[str],
+    injected: Counter[str],
+    runs: list[Run],
+    planned: dict[str, int],
+    count: int,
 ) -> None:
     with open_subscribers(load_workspace(root)) as store:
         log = SendLog(store.db, issue)
         counts = log.counts()
         statuses = {e.email: s for s in counts for e in log.entries(s)}  # type: ignore[arg-type]
-    delivered = relay.delivered()
     duplicates = sum(n - 1 for n in delivered.values() if n > 1)
     lost = [a for a, s in statuses.items() if not delivered[a] and s not in ("failed", "unknown")]
-    ambiguous = relay.injected["drop-after-store"]
+    ambiguous = injected["drop-after-store"]
     for n, run in enumerate(runs, 1):
         rate = run.delivered / run.sending_seconds
         end = "SIGKILL" if run.killed else "finished"
@@ -159,8 +237,11 @@ def report(
             f"run {n}: first delivery {run.first_delivery:.2f} s after start, "
             f"{run.delivered} delivered, {rate:.0f} msg/s while sending, {end}"
         )
+    sent = sum(run.delivered for run in runs)
+    seconds = sum(run.sending_seconds for run in runs)
+    print(f"all runs: {sent} delivered in {seconds:.1f} s of sending, {sent / seconds:.0f} msg/s")
     print("last run's report:", runs[-1].output.strip().splitlines()[0])
-    print(f"subscribers {count}; faults planned {planned}; injected {dict(relay.injected)}")
+    print(f"subscribers {count}; faults planned {planned}; injected {dict(injected)}")
     print(
         f"delivered {len(delivered)}, failed {counts['failed']}, unknown {counts['unknown']}, "
         f"deferred {counts['deferred']}, duplicates {duplicates}, silent losses {len(lost)}"

@@ -120,6 +120,31 @@ def test_a_personalised_copy_is_the_full_render_for_that_recipient(
     assert message_from_bytes(again)["Message-ID"] == copy["Message-ID"]
 
 
+def test_a_copy_is_right_wherever_quoted_printable_breaks_a_line_inside_its_token(
+    workspace: Workspace, seed_issue: Issue
+) -> None:
+    # Copies are filled into the message encoded once: as the URL grows a character at a
+    # time, the text part's soft line break falls at every place inside the token.
+    config = workspace.root / "sources.yaml"
+    original = config.read_text()
+    token = "Zz09" * 8
+    for pad in range(33):
+        url = f"https://example.org/u?pad={'p' * pad}&t={{token}}"
+        config.write_text(
+            original.replace("  note_label:", f'  unsubscribe_url: "{url}"\n  note_label:')
+        )
+        configured = load_workspace(workspace.root)
+        raw = Personaliser(configured, seed_issue).message(reader(1), "Reader 1", token)
+        copy = message_from_bytes(raw, policy=default)
+        full = message_from_bytes(
+            render_email(configured, seed_issue, token=token).eml, policy=default
+        )
+        for kind in ("plain", "html"):
+            assert copy.get_body((kind,)).get_content() == full.get_body((kind,)).get_content()
+        body = raw.split(b"\r\n\r\n", 1)[1]
+        assert max(map(len, body.split(b"\r\n"))) <= 76  # quoted-printable's limit
+
+
 def test_a_hostile_subscriber_name_cannot_add_a_header(ready: Workspace, seed_issue: Issue) -> None:
     raw = Personaliser(ready, seed_issue).message(
         reader(1), "Eve\r\nBcc: victim@example.net =?utf-8?q?=0D=0ABcc:_x@example.net?=", "a" * 32
@@ -190,6 +215,28 @@ def test_unsubscribed_and_bounced_subscribers_get_nothing(
     assert not any(delivered[reader(i)] for i in range(4))
     assert all(delivered[reader(i)] == 1 for i in range(4, 10))
     assert report.counts["skipped"] == 1 and report.counts["sent"] == 6
+
+
+def test_someone_who_leaves_while_the_message_before_theirs_is_read_gets_nothing(
+    workspace: Workspace, seed_issue: Issue
+) -> None:
+    # The next copy is built while the relay reads the one before; leaving then still
+    # counts, and the copy built for them goes to nobody else.
+    class Leaving(FaultyRelay):
+        def _store(self, rcpt: str, content: bytes) -> None:
+            super()._store(rcpt, content)
+            if rcpt.lower() == reader(1):
+                with open_subscribers(configured) as store:
+                    store.unsubscribe(reader(2))
+
+    with running_relay(Leaving()) as (handler, port):
+        configured = configure(workspace, port)
+        subscribe(configured, 5)
+        report = send_issue(configured, seed_issue)
+    delivered = handler.delivered()
+    assert delivered[reader(2)] == 0 and report.counts["skipped"] == 1
+    assert all(delivered[reader(i)] == 1 for i in (0, 1, 3, 4))
+    assert all(d.to.endswith(f"<{d.rcpt}>") for d in handler.deliveries)
 
 
 def test_send_refuses_an_issue_failing_check_and_one_already_sent(

@@ -19,7 +19,7 @@ from newsletter.config import SmtpSettings, Workspace
 from newsletter.deliver.addresses import AddressProblem, normalise_address
 from newsletter.deliver.personalise import Personaliser
 from newsletter.deliver.sendlog import SendEntry, SendLog, SendStatus
-from newsletter.deliver.smtp import ConnectionLost, Relay, Reply
+from newsletter.deliver.smtp import Body, ConnectionLost, Relay, Reply
 from newsletter.deliver.subscribers import Subscribers, open_subscribers
 from newsletter.editorial import write_issue
 from newsletter.emailcheck import check_email
@@ -109,9 +109,9 @@ def send_issue(
         if on_start:
             counts = log.counts()
             on_start(counts["pending"] + counts["deferred"])
-        personaliser = Personaliser(workspace, issue)
+        copies = _Copies(Personaliser(workspace, issue), store)
         with _relay(workspace, settings) as relay:
-            attempted = _deliver(log, relay, personaliser, store, settings, progress)
+            attempted = _deliver(log, relay, copies, settings, progress)
         report = _report(log, issue, attempted, time.monotonic() - started)
     if report.complete and issue.status != "sent":
         write_issue(issue.model_copy(update={"status": "sent"}), force=True)
@@ -142,13 +142,13 @@ def send_test(
             message = personaliser.message(
                 address, known.name if known else "", store.token(address)
             )
-            results.append(_test_one(relay, address, message))
+            results.append(_test_one(relay, address, Body.of(message)))
     return results
 
 
-def _test_one(relay: Relay, address: str, message: bytes) -> TestResult:
+def _test_one(relay: Relay, address: str, body: Body) -> TestResult:
     try:
-        reply = relay.send(address, message, on_data=lambda: None)
+        reply = relay.send(address, body, on_data=lambda: None)
     except ConnectionLost as lost:
         status: SendStatus = "unknown" if lost.after_data else "failed"
         return TestResult(address, status, f"connection lost: {lost}")
@@ -205,11 +205,39 @@ def _prepare(log: SendLog, issue: Issue, options: SendOptions) -> None:
         )
 
 
+class _Copies:
+    """Each recipient's message, ready for DATA; the next one is built while the relay
+    works on the one before, when the sender would only be waiting for its reply."""
+
+    def __init__(self, personaliser: Personaliser, store: Subscribers) -> None:
+        self.personaliser = personaliser
+        self.store = store
+        self._ahead: tuple[int, Body | NewsletterError] | None = None
+
+    def build_ahead(self, entry: SendEntry) -> None:
+        try:
+            self._ahead = (entry.id, self._build(entry))
+        except NewsletterError as exc:  # raised when its turn comes
+            self._ahead = (entry.id, exc)
+
+    def message(self, entry: SendEntry) -> Body:
+        """The recipient's message; NewsletterError when it cannot be built."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead[0] != entry.id:
+            return self._build(entry)
+        if isinstance(ahead[1], NewsletterError):
+            raise ahead[1]
+        return ahead[1]
+
+    def _build(self, entry: SendEntry) -> Body:
+        token = self.store.token(entry.email)
+        return Body.of(self.personaliser.message(entry.email, entry.name, token))
+
+
 def _deliver(
     log: SendLog,
     relay: Relay,
-    personaliser: Personaliser,
-    store: Subscribers,
+    copies: _Copies,
     settings: SmtpSettings,
     progress: Progress | None,
 ) -> int:
@@ -223,8 +251,8 @@ def _deliver(
                 return attempted
             time.sleep(min(max(0.0, wake - time.time()), settings.retry_max_delay))
             continue
-        for entry in batch:
-            status = _deliver_one(log, relay, personaliser, store, settings, entry)
+        for entry, following in zip(batch, [*batch[1:], None], strict=True):
+            status = _deliver_one(log, relay, copies, settings, entry, following)
             attempted += status != "skipped"
             if progress:
                 progress(status)
@@ -233,21 +261,25 @@ def _deliver(
 def _deliver_one(
     log: SendLog,
     relay: Relay,
-    personaliser: Personaliser,
-    store: Subscribers,
+    copies: _Copies,
     settings: SmtpSettings,
     entry: SendEntry,
+    following: SendEntry | None,
 ) -> SendStatus:
-    """One recipient, one transaction; the log is committed before and after it."""
+    """One recipient, one transaction; the log is committed before and after it.
+    The `following` recipient's message is built while the relay reads this one."""
     if not log.begin(entry):
         return "skipped"
     try:
-        message = personaliser.message(entry.email, entry.name, store.token(entry.email))
+        message = copies.message(entry)
     except NewsletterError as exc:
         log.finish(entry, "failed", f"cannot build the message: {exc}")
         return "failed"
+    meanwhile = (lambda: copies.build_ahead(following)) if following else None
     try:
-        reply = relay.send(entry.email, message, on_data=lambda: log.data_sent(entry))
+        reply = relay.send(
+            entry.email, message, on_data=lambda: log.data_sent(entry), meanwhile=meanwhile
+        )
     except ConnectionLost as lost:
         if lost.after_data:  # delivered or not: only the relay knows, so never resend silently
             log.finish(entry, "unknown", f"connection lost after the message was sent: {lost}")

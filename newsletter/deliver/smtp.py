@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from newsletter.config import SmtpSettings
 from newsletter.errors import NewsletterError
 
-__all__ = ["ConnectionLost", "Relay", "RelayError", "Reply"]
+__all__ = ["Body", "ConnectionLost", "Relay", "RelayError", "Reply"]
 
-_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 # Enhanced status codes (RFC 3463) that say the mailbox itself is bad or gone.
 _BAD_MAILBOX = re.compile(r"^5\.(1\.\d+|2\.1)\b")
 CONNECT_ATTEMPTS = 3
@@ -35,6 +34,23 @@ class ConnectionLost(Exception):
     def __init__(self, reason: str, *, after_data: bool) -> None:
         super().__init__(reason)
         self.after_data = after_data
+
+
+@dataclass(frozen=True)
+class Body:
+    """A message as DATA sends it: dot-stuffed (RFC 5321 4.5.2), ending in CRLF.CRLF."""
+
+    data: bytes
+
+    @classmethod
+    def of(cls, message: bytes) -> Body:
+        # `replace` is about five times faster than a multi-line regex on a 65 KB message.
+        data = message.replace(b"\n.", b"\n..")
+        if data.startswith(b"."):
+            data = b"." + data
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        return cls(data + b".\r\n")
 
 
 @dataclass(frozen=True)
@@ -98,9 +114,16 @@ class Relay:
                 self._smtp.close()
             self._smtp = None
 
-    def send(self, recipient: str, message: bytes, on_data: Callable[[], None]) -> Reply:
+    def send(
+        self,
+        recipient: str,
+        body: Body,
+        on_data: Callable[[], None],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Reply:
         """One transaction: the reply that ended it, or ConnectionLost saying whether
-        the body may have been delivered. `on_data` runs just before the body is sent."""
+        the body may have been delivered. `on_data` runs just before the body is sent,
+        `meanwhile` once it is sent, while the relay reads it and before its reply."""
         smtp = self._connection()
         self._wait_for_slot()
         after_data = False
@@ -116,7 +139,7 @@ class Relay:
                 return self._abandon(Reply(code, _text(text), "DATA"))
             on_data()
             after_data = True
-            reply = self._body(smtp, message)
+            reply = self._body(smtp, body, meanwhile)
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise ConnectionLost(_reason(exc), after_data=after_data) from None
@@ -125,13 +148,12 @@ class Relay:
             self._drop()
         return reply
 
-    def _body(self, smtp: smtplib.SMTP, message: bytes) -> Reply:
-        data = _LEADING_DOT.sub(b"..", message)
-        if not data.endswith(b"\r\n"):
-            data += b"\r\n"
+    def _body(self, smtp: smtplib.SMTP, body: Body, meanwhile: Callable[[], None] | None) -> Reply:
         assert smtp.sock is not None
         smtp.sock.settimeout(self.settings.final_reply_timeout)
-        smtp.send(data + b".\r\n")
+        smtp.send(body.data)
+        if meanwhile:
+            meanwhile()
         code, text = smtp.getreply()
         smtp.sock.settimeout(self.settings.timeout)
         return Reply(code, _text(text), "DATA")
