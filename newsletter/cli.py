@@ -347,6 +347,11 @@ app.add_typer(subscribers_app, name="subscribers")
 Address = Annotated[str, typer.Argument(help="An email address.")]
 
 
+SubscriberStatus = Annotated[
+    str, typer.Option(help="active, unsubscribed, bounced, complained or all.")
+]
+
+
 @subscribers_app.command("import")
 def subscribers_import(
     ctx: typer.Context,
@@ -371,9 +376,7 @@ def subscribers_import(
 @subscribers_app.command("export")
 def subscribers_export(
     ctx: typer.Context,
-    status: Annotated[
-        str, typer.Option(help="active, unsubscribed, bounced, complained or all.")
-    ] = "all",
+    status: SubscriberStatus = "all",
 ) -> None:
     """Print subscribers as CSV (email, name, status, source, added, changed)."""
     with open_subscribers(_workspace(ctx)) as store:
@@ -383,9 +386,7 @@ def subscribers_export(
 @subscribers_app.command("list")
 def subscribers_list(
     ctx: typer.Context,
-    status: Annotated[
-        str, typer.Option(help="active, unsubscribed, bounced, complained or all.")
-    ] = "all",
+    status: SubscriberStatus = "all",
 ) -> None:
     """List subscribers with their status, and the totals."""
     with open_subscribers(_workspace(ctx)) as store:
