@@ -170,7 +170,8 @@ def gather(
 
 
 def _progress(label: str) -> Progress:
-    """A progress bar on stderr that disappears when done."""
+    """A progress bar on stderr that disappears when done; none when stderr is not a
+    terminal, so scripts and logs read only the messages."""
     return Progress(
         TextColumn(label),
         BarColumn(),
@@ -178,6 +179,7 @@ def _progress(label: str) -> Progress:
         TextColumn("{task.description}"),
         console=err,
         transient=True,
+        disable=not err.is_terminal,
     )
 
 

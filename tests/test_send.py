@@ -371,3 +371,29 @@ def test_a_long_unsubscribe_url_stays_one_readable_url_in_the_header(
     raw = Personaliser(configured, seed_issue).message(reader(1), "Reader 1", "c" * 32)
     header = message_from_bytes(raw, policy=default)["List-Unsubscribe"]
     assert f"<{long_url.replace('{token}', 'c' * 32)}>" in header and "=?" not in header
+
+
+def test_a_send_that_never_reached_the_relay_starts_again_without_resume(
+    workspace: Workspace, seed_issue: Issue, relay: tuple[FaultyRelay, int]
+) -> None:
+    handler, port = relay
+    configured = configure(workspace, 9)  # a port nothing listens on
+    subscribe(configured, 3)
+    ws = ("-w", str(configured.root))
+    unreachable = run_cli(*ws, "send", seed_issue.slug)
+    assert unreachable.returncode == 1 and "cannot use the relay" in unreachable.stderr
+    assert set(log_of(configured, seed_issue).values()) == {"pending"}
+    subscribe(configured, 4)  # one more subscribed meanwhile: they are included
+    again = run_cli(*ws, "send", seed_issue.slug, "--smtp-port", str(port))
+    assert again.returncode == 0, again.stderr
+    assert handler.delivered() == {reader(i): 1 for i in range(4)}
+
+
+def test_a_relay_without_starttls_says_which_setting_to_change(
+    workspace: Workspace, seed_issue: Issue, relay: tuple[FaultyRelay, int]
+) -> None:
+    configured = configure(workspace, relay[1], security="starttls")
+    subscribe(configured, 1)
+    result = run_cli("-w", str(configured.root), "send", seed_issue.slug)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "smtp.security" in result.stderr and "security: none" in result.stderr

@@ -178,7 +178,7 @@ def _prepare(log: SendLog, issue: Issue, options: SendOptions) -> None:
     """Start the log, or, when this issue was sent or started before, carry on only
     when told to: --resume, --retry-failed or --resend-unknown."""
     carry_on = options.resume or options.retry_failed or options.resend_unknown
-    if log.exists():
+    if log.exists() and not log.untouched():
         if not carry_on:
             counts = ", ".join(f"{n} {s}" for s, n in log.counts().items() if n)
             raise SendError(
@@ -199,7 +199,9 @@ def _prepare(log: SendLog, issue: Issue, options: SendOptions) -> None:
             path=issue.path,
             field="status",
         )
-    if not log.start():
+    # A log nobody was tried from yet (the relay was unreachable) simply starts again,
+    # taking in anyone who subscribed since.
+    if not log.start() and not log.exists():
         raise SendError(
             "no active subscribers; add some with 'newsletter subscribers import FILE.csv'"
         )

@@ -74,6 +74,14 @@ class SendLog:
     def exists(self) -> bool:
         return sum(self.counts().values()) > 0
 
+    def untouched(self) -> bool:
+        """True when no recipient has been tried yet: every row is pending, never attempted."""
+        row = self.db.execute(
+            "SELECT count(*) FROM sends WHERE issue = ? AND (status != 'pending' OR attempts > 0)",
+            (self.issue,),
+        ).fetchone()
+        return row[0] == 0
+
     def entries(self, status: SendStatus) -> list[SendEntry]:
         rows = self.db.execute(
             "SELECT * FROM sends WHERE issue = ? AND status = ? ORDER BY id", (self.issue, status)

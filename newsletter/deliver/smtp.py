@@ -202,6 +202,11 @@ class Relay:
                     f"login refused: {_reply_text(exc)}", field="smtp.username"
                 ) from None
             except (smtplib.SMTPException, OSError) as exc:
+                if isinstance(exc, smtplib.SMTPNotSupportedError):  # no STARTTLS: no retry
+                    raise RelayError(
+                        f"{_reason(exc).rstrip('.')}; for a relay without TLS set security: none",
+                        field="smtp.security",
+                    ) from None
                 if attempt == CONNECT_ATTEMPTS:
                     where = f"{self.settings.host}:{self.settings.port}"
                     raise RelayError(
