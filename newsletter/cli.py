@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,29 +17,22 @@ from rich.text import Text
 from newsletter import __version__
 from newsletter.check import check_issue, has_errors
 from newsletter.config import Workspace, init_workspace, load_workspace
-from newsletter.deliver.send import SendOptions, SendReport, send_issue, send_test
-from newsletter.deliver.subscribers import (
-    STATUSES,
-    Status,
-    Subscriber,
-    export_csv,
-    import_csv,
-    open_subscribers,
-)
-from newsletter.deliver.webapp import serve_unsubscribe
-from newsletter.drafting import add_article, import_digest, pick_candidates
 from newsletter.editorial import new_issue, read_issue, resolve_issue
 from newsletter.emailcheck import check_email
 from newsletter.errors import NewsletterError
-from newsletter.gather.run import SourceReport
-from newsletter.gather.run import gather as run_gather
-from newsletter.inbox import open_inbox
 from newsletter.preview import preview_server
 from newsletter.render.email import write_email
 from newsletter.site.build import build as build_archive
 from newsletter.site.linkcheck import check_site
-from newsletter.triage import dismiss as dismiss_candidates
-from newsletter.triage import list_inbox
+
+# Gathering, drafting, the inbox and sending load HTTP, feed, SMTP and address libraries
+# that most commands never use: each command imports them when it runs, which keeps
+# every other command (`build` above all) about 0.2 s quicker to start.
+if TYPE_CHECKING:
+    from newsletter.deliver.send import SendReport
+    from newsletter.deliver.subscribers import Status, Subscriber, Subscribers
+    from newsletter.gather.run import SourceReport
+
 
 app = typer.Typer(
     help="Gather stories, write an issue in Markdown, render the email and the archive.",
@@ -124,6 +117,8 @@ def import_(
     force: Force = False,
 ) -> None:
     """Import a plain-text digest as a new issue."""
+    from newsletter.drafting import import_digest
+
     issue = import_digest(
         _workspace(ctx), file, date=date.date() if date else None, title=title, force=force
     )
@@ -141,6 +136,8 @@ def add(
     ] = None,
 ) -> None:
     """Add one article to an issue as a draft story (always a new file)."""
+    from newsletter.drafting import add_article
+
     path = add_article(_workspace(ctx), location, issue=issue)
     _say(str(path))
 
@@ -154,6 +151,8 @@ def gather(
     ] = None,
 ) -> None:
     """Fetch every enabled source into the inbox; a failing source never stops the rest."""
+    from newsletter.gather.run import gather as run_gather
+
     workspace = _workspace(ctx)
     count = 1 if source else sum(s.enabled for s in workspace.config.sources)
     with _progress("gather") as bar:
@@ -215,6 +214,8 @@ def inbox_(
     limit: Annotated[int, typer.Option(help="At most this many (0: no limit).")] = 50,
 ) -> None:
     """List gathered candidates, newest first."""
+    from newsletter.triage import list_inbox
+
     workspace = _workspace(ctx)
     found = list_inbox(
         workspace,
@@ -252,6 +253,9 @@ def pick(
     ] = None,
 ) -> None:
     """Turn candidates into draft story files in an issue."""
+    from newsletter.drafting import pick_candidates
+    from newsletter.inbox import open_inbox
+
     workspace = _workspace(ctx)
     with open_inbox(workspace) as inbox:
         for path in pick_candidates(workspace, inbox, ids, issue=issue):
@@ -261,6 +265,8 @@ def pick(
 @app.command()
 def dismiss(ctx: typer.Context, ids: Ids) -> None:
     """Hide candidates from the inbox (they stay stored, so they never come back)."""
+    from newsletter.triage import dismiss as dismiss_candidates
+
     dismiss_candidates(_workspace(ctx), ids)
     _say(f"dismissed {len(ids)}")
 
@@ -363,7 +369,9 @@ def subscribers_import(
     ] = None,
 ) -> None:
     """Import subscribers from CSV; bad rows are reported by line and the rest imported."""
-    with open_subscribers(_workspace(ctx)) as store:
+    from newsletter.deliver.subscribers import import_csv
+
+    with _subscribers(ctx) as store:
         report = import_csv(store, file, source=source)
     for line, problem in report.rejected:
         err.print(f"{file}:{line}: {problem}", markup=False)
@@ -381,7 +389,9 @@ def subscribers_export(
     status: SubscriberStatus = "all",
 ) -> None:
     """Print subscribers as CSV (email, name, status, source, added, changed)."""
-    with open_subscribers(_workspace(ctx)) as store:
+    from newsletter.deliver.subscribers import export_csv
+
+    with _subscribers(ctx) as store:
         export_csv(store, sys.stdout, status=_status(status))
 
 
@@ -391,7 +401,7 @@ def subscribers_list(
     status: SubscriberStatus = "all",
 ) -> None:
     """List subscribers with their status, and the totals."""
-    with open_subscribers(_workspace(ctx)) as store:
+    with _subscribers(ctx) as store:
         found = store.list(_status(status))
         counts = store.counts()
     table = Table("email", "name", "status", "source", "added", "changed")
@@ -418,14 +428,14 @@ def subscribers_add(
     ] = False,
 ) -> None:
     """Add one subscriber."""
-    with open_subscribers(_workspace(ctx)) as store:
+    with _subscribers(ctx) as store:
         _say_subscriber(store.add(address, name=name, resubscribe=resubscribe))
 
 
 @subscribers_app.command("remove")
 def subscribers_remove(ctx: typer.Context, address: Address) -> None:
     """Forget a subscriber entirely (to stop mail but remember them: unsubscribe)."""
-    with open_subscribers(_workspace(ctx)) as store:
+    with _subscribers(ctx) as store:
         store.remove(address)
     _say(f"removed {address}")
 
@@ -438,11 +448,19 @@ def subscribers_unsubscribe(
     ],
 ) -> None:
     """Unsubscribe by token or address (for mailto requests)."""
-    with open_subscribers(_workspace(ctx)) as store:
+    with _subscribers(ctx) as store:
         _say_subscriber(store.unsubscribe(token_or_address))
 
 
+def _subscribers(ctx: typer.Context) -> Subscribers:
+    from newsletter.deliver.subscribers import open_subscribers
+
+    return open_subscribers(_workspace(ctx))
+
+
 def _status(value: str) -> Status | None:
+    from newsletter.deliver.subscribers import STATUSES
+
     if value == "all":
         return None
     if value not in STATUSES:
@@ -480,6 +498,8 @@ def send(
     smtp_port: Annotated[int | None, typer.Option(help="Relay port (over sources.yaml).")] = None,
 ) -> None:
     """Send an issue to every active subscriber over SMTP; resumable."""
+    from newsletter.deliver.send import SendOptions, send_issue, send_test
+
     workspace = _workspace(ctx)
     loaded = read_issue(resolve_issue(workspace, issue))
     if to:
@@ -543,6 +563,8 @@ def unsubscribe_server(
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8025,
 ) -> None:
     """Serve the one-click unsubscribe endpoint (put it behind your web server)."""
+    from newsletter.deliver.webapp import serve_unsubscribe
+
     server = serve_unsubscribe(_workspace(ctx), host=host, port=port)
     _say(f"Unsubscribe server: http://{host}:{server.server_port}/  (Ctrl-C stops it)")
     try:
