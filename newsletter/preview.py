@@ -134,8 +134,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the preview logs rebuilds, not requests."""
 
     def do_GET(self) -> None:
-        self.preview.refresh()
         path = unquote(urlsplit(self.path).path)
+        # Looking for changes walks issues/ and templates/: do it for pages and the reload
+        # poll, not for each of the style sheets and search chunks a page pulls in.
+        if Path(path).suffix in ("", ".html", ".txt", ".eml"):
+            self.preview.refresh()
         if path == "/_generation":
             self._send(str(self.preview.generation).encode(), "text/plain")
         elif path == "/":

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import BaseServer
 
-__all__ = ["Route", "TestServer", "gzip_bomb", "serve"]
+__all__ = ["Route", "TestServer", "gzip_bomb", "running", "serve"]
 
 
 @dataclass
@@ -82,19 +83,28 @@ class TestServer:
 
 
 @contextmanager
+def running(server: BaseServer, poll: float = 0.05) -> Iterator[int]:
+    """Run any stdlib server (HTTP, WSGI, the preview) in a daemon thread for the block;
+    yields its port. `poll`: how long shutdown() may wait for the serving loop to notice."""
+    thread = threading.Thread(target=server.serve_forever, args=(poll,), daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@contextmanager
 def serve(routes: dict[str, Route | list[Route]] | None = None) -> Iterator[TestServer]:
     """Run a TestServer in a daemon thread for the duration of the block."""
     server = TestServer(routes)
-    poll = 0.05  # how long shutdown() may wait for the serving loop to notice
-    thread = threading.Thread(target=server._httpd.serve_forever, args=(poll,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.closing.set()  # ends drips still in flight
-        server._httpd.shutdown()
-        server._httpd.server_close()
-        thread.join(timeout=5)
+    with running(server._httpd):
+        try:
+            yield server
+        finally:
+            server.closing.set()  # ends drips still in flight, before the shutdown
 
 
 def gzip_bomb(size: int) -> bytes:

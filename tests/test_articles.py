@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from httpserver import running
 
 from newsletter.articles import MAX_BYTES, USER_AGENT, Article, parse_article, read_article
 from newsletter.errors import ArticleError
@@ -295,14 +296,8 @@ LATIN1_TEXT = "A café opens in Hanoi\n\nThe café serves coffee from Dalat grow
 @pytest.fixture(scope="module")
 def server() -> Iterator[_Server]:
     httpd = _Server(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(httpd):
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 def base(server: _Server) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from httpserver import running
 
 from newsletter.config import Workspace
 from newsletter.models import Issue
@@ -19,14 +19,8 @@ from newsletter.preview import preview_server
 @pytest.fixture
 def served(workspace: Workspace, seed_issue: Issue) -> Iterator[str]:
     """The preview of the seed workspace on a free port; yields its base URL."""
-    server = preview_server(workspace, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with running(preview_server(workspace, port=0)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def get(url: str) -> httpx.Response:

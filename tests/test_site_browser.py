@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from browser import overflow
+from httpserver import running
 
 from newsletter.config import Workspace
 from newsletter.site.build import build
@@ -31,14 +31,8 @@ def served(archive: Workspace, site: Path) -> Iterator[str]:
             pass
 
     handler = functools.partial(Quiet, directory=str(site.parent))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/site/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), handler)) as port:
+        yield f"http://127.0.0.1:{port}/site/"
 
 
 def pages(site: Path) -> dict[str, Path]:

@@ -10,6 +10,7 @@ from site_fixtures import files, stamps, story_file
 
 from newsletter.config import Workspace
 from newsletter.errors import RenderError
+from newsletter.preview import Preview
 from newsletter.site import search
 from newsletter.site.build import build
 from newsletter.site.linkcheck import check_site
@@ -89,6 +90,16 @@ def test_removing_a_story_removes_its_page_and_the_lists_only_it_was_in(
         assert not (out / gone).exists(), gone
     assert "QR payments cross borders" not in (out / f"{ISSUE_2}.html").read_text("utf-8")
     assert check_site(archive) == []  # nothing links to the removed pages
+
+
+def test_a_preview_in_between_leaves_the_next_build_knowing_what_to_delete(
+    archive: Workspace,
+) -> None:
+    out = build(archive).index.parent
+    story_file(archive, "02-qr-payments.md").unlink()
+    Preview(archive.root).refresh()  # builds build/preview/site/ without the story
+    assert build(archive).deleted == 3
+    assert not (out / f"{ISSUE_2}/qr-payments.html").exists()
 
 
 def test_clean_rebuilds_every_page_with_the_same_bytes(archive: Workspace) -> None:

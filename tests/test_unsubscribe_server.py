@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from httpserver import running
 
 from newsletter.config import Workspace, load_workspace
 from newsletter.deliver.subscribers import open_subscribers
@@ -27,14 +27,8 @@ def served(workspace: Workspace) -> Iterator[tuple[str, dict[str, str]]]:
     workspace = load_workspace(workspace.root)
     with open_subscribers(workspace) as store:
         tokens = {a: store.add(a).token for a in ("ana@example.org", "bob@example.org")}
-    server = serve_unsubscribe(workspace, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", tokens
-    finally:
-        server.shutdown()
-        server.server_close()
+    with running(serve_unsubscribe(workspace, port=0)) as port:
+        yield f"http://127.0.0.1:{port}", tokens
 
 
 def statuses(workspace: Workspace) -> dict[str, str]:

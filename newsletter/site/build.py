@@ -26,8 +26,8 @@ __all__ = ["BuildReport", "build", "build_site"]
 
 # Bump when the code changes what any page holds: every page is then rebuilt once.
 BUILD_VERSION = "1"
-MANIFEST_NAME = "site-build.json"
-SEARCH_PENDING = "site-search-pending"
+MANIFEST_NAME = "manifest.json"
+SEARCH_PENDING = "search-pending"
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _build(
     site = model(archive, workspace.config, drafts=drafts, search=searching)
     env = _environment(workspace, site)
     all_pages = pages(site, meta.feeds(site))
-    manifest = writer.Manifest.load(_state(workspace) / MANIFEST_NAME)
+    manifest = writer.Manifest.load(_record(workspace, out, MANIFEST_NAME))
     salt = _salt(workspace, drafts=drafts, search=searching)
     report = writer.write_pages(env, all_pages, out, manifest, salt, archive.save_cache)
     searched = _search(workspace, out, report, searching)
@@ -110,11 +110,19 @@ def _state(workspace: Workspace) -> Path:
     return workspace.root / ".newsletter"
 
 
+def _record(workspace: Workspace, out: Path, name: str) -> Path:
+    """A state file of one output folder, `.newsletter/build-site.NAME`: `build/site/` and
+    the preview's `build/preview/site/` keep their own, else a preview would make the next
+    build forget which pages to delete or to index."""
+    folder = out.relative_to(workspace.root).as_posix().replace("/", "-")
+    return _state(workspace) / f"{folder}.{name}"
+
+
 def _clean(workspace: Workspace, out: Path) -> None:
     """Forget every cache and output: the next build starts from nothing."""
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(content.cache_dir(workspace), ignore_errors=True)
-    (_state(workspace) / MANIFEST_NAME).unlink(missing_ok=True)
+    _record(workspace, out, MANIFEST_NAME).unlink(missing_ok=True)
 
 
 def _environment(workspace: Workspace, site: SiteModel) -> Environment:
@@ -150,7 +158,7 @@ def _salt(workspace: Workspace, *, drafts: bool, search: bool) -> str:
 def _search(workspace: Workspace, out: Path, report: writer.WriteReport, enabled: bool) -> bool:
     """Index for search when page text changed since the last index; True when Pagefind ran."""
     # The mark outlives a failed or interrupted Pagefind run, so the next build retries it.
-    pending = _state(workspace) / SEARCH_PENDING
+    pending = _record(workspace, out, SEARCH_PENDING)
     if report.pages_changed:
         pending.touch()
     if not enabled:

@@ -1,7 +1,7 @@
 """Write phase: render the pages whose inputs changed, write the ones whose bytes changed,
 delete the ones that are gone.
 
-`.newsletter/site-build.json` records, for every output, the hash of what it was
+`.newsletter/build-site.manifest.json` records, for every output, the hash of what it was
 built from and the hash of what was written. Many pages render in forked
 worker processes, which share the site model with the parent.
 """
